@@ -1,0 +1,29 @@
+"""Errors the command-line entry points turn into one-line messages."""
+
+import functools
+import sys
+
+
+class UsageError(ValueError):
+  """Bad flags, names or input files: the user can fix it. Exit code 2."""
+
+
+class DataUnavailableError(RuntimeError):
+  """A dataset, weight file or statistics file is not on this machine. Exit code 1."""
+
+
+def exit_on_error(main):
+  """Wraps an absl `main(argv)` so known errors print one line instead of a traceback."""
+
+  @functools.wraps(main)
+  def wrapped(argv):
+    try:
+      return main(argv)
+    except UsageError as e:
+      print(f"error: {e}", file=sys.stderr)
+      sys.exit(2)
+    except DataUnavailableError as e:
+      print(f"error: {e}", file=sys.stderr)
+      sys.exit(1)
+
+  return wrapped
