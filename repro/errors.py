@@ -12,6 +12,10 @@ class DataUnavailableError(RuntimeError):
   """A dataset, weight file or statistics file is not on this machine. Exit code 1."""
 
 
+class DivergenceError(RuntimeError):
+  """A loss or gradient became NaN/Inf during training. Exit code 3."""
+
+
 def exit_on_error(main):
   """Wraps an absl `main(argv)` so known errors print one line instead of a traceback."""
 
@@ -25,5 +29,18 @@ def exit_on_error(main):
     except DataUnavailableError as e:
       print(f"error: {e}", file=sys.stderr)
       sys.exit(1)
+    except DivergenceError as e:
+      print(f"error: {e}", file=sys.stderr)
+      sys.exit(3)
 
   return wrapped
+
+
+def parse_flags_or_exit(argv):
+  """absl flags parser for `app.run(..., flags_parser=...)`: bad flags exit 2 with one line."""
+  from absl import flags  # pylint: disable=g-import-not-at-top
+  try:
+    return flags.FLAGS(argv)
+  except flags.Error as e:
+    print(f"error: {e} (see --helpshort)", file=sys.stderr)
+    sys.exit(2)

@@ -41,12 +41,16 @@ def _read(path, magic, ndim):
   return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(dims)
 
 
-def load_idx(data_dir=None, split="train", expected_count=None):
-  """Returns (images uint8 [N, 28, 28], labels uint8 [N]) of one split read from IDX files."""
+def load_idx(data_dir=None, split="train", expected_count=0):
+  """Returns (images uint8 [N, 28, 28], labels uint8 [N]) of one split read from IDX files.
+
+  Magic numbers, header sizes against file sizes, and image/label counts are checked;
+  `expected_count` (e.g. 60000) additionally pins the number of examples.
+  """
   data_dir = data_dir or DEFAULT_FASHION_MNIST_DIR
   if split not in _FILES:
     raise UsageError(f"unknown split {split!r} for IDX data; use one of {sorted(_FILES)}")
-  image_name, label_name, count = _FILES[split]
+  image_name, label_name, _ = _FILES[split]
   image_path = os.path.join(data_dir, image_name)
   label_path = os.path.join(data_dir, label_name)
   for p in (image_path, label_path):
@@ -62,7 +66,6 @@ def load_idx(data_dir=None, split="train", expected_count=None):
                      f"{labels.shape[0]} labels")
   if images.shape[1:] != (28, 28):
     raise UsageError(f"{image_path} holds images of shape {images.shape[1:]}, expected (28, 28)")
-  expected_count = count if expected_count is None else expected_count
   if expected_count and images.shape[0] != expected_count:
     raise UsageError(f"{image_path} holds {images.shape[0]} images, the {split} split has "
                      f"{expected_count}")

@@ -1,0 +1,36 @@
+"""Functional Keras 3 model builders and a registry `build_models(arch, ...)` used by the papers."""
+
+from repro.errors import UsageError
+from repro.models.dcgan import dcgan_critic, dcgan_generator
+from repro.models.mlp import mlp_critic, mlp_generator
+from repro.models.resnet import cifar_critic, cifar_generator, good_critic, good_generator
+
+
+def build_models(arch, data_shape, z_dim, **kw):
+  """Returns (generator, critic) for an architecture name and one example's shape.
+
+  arch: "mlp" (2-D data), "dcgan", "resnet_good" (gan_64x64.py), "resnet_cifar" (gan_cifar_resnet.py).
+  kw: width (channels/units), g_norm, d_norm, hidden (MLP layer sizes), kernel_size.
+  """
+  if arch == "mlp":
+    if len(data_shape) != 1:
+      raise UsageError(f"the MLP models take vector data, got examples of shape {data_shape}")
+    hidden = tuple(kw.get("hidden", (512, 512, 512)))
+    return (mlp_generator(z_dim, data_shape[0], hidden), mlp_critic(data_shape[0], hidden))
+  if len(data_shape) != 3:
+    raise UsageError(f"{arch} needs image data (H, W, C), got examples of shape {data_shape}")
+  size, _, channels = data_shape
+  if arch == "dcgan":
+    width = kw.get("width", 64)
+    ks = kw.get("kernel_size", 4)
+    return (dcgan_generator(size, channels, z_dim, width, kw.get("g_norm", "batch"), ks),
+            dcgan_critic(size, channels, width, kw.get("d_norm", "none"), ks))
+  if arch == "resnet_good":
+    dim = kw.get("width", 64)
+    return (good_generator(size, channels, z_dim, dim, kw.get("g_norm", "batch")),
+            good_critic(size, channels, dim, kw.get("d_norm", "layer")))
+  if arch == "resnet_cifar":
+    dim = kw.get("width", 128)
+    return (cifar_generator(z_dim, dim, channels, kw.get("g_norm", "batch")),
+            cifar_critic(dim, channels, size, kw.get("d_norm", "none")))
+  raise UsageError(f"unknown architecture {arch!r}; use mlp, dcgan, resnet_good or resnet_cifar")

@@ -1,0 +1,1 @@
+"""One module per paper: its settings per dataset (with sources), its objective, and `main()`."""

@@ -1,0 +1,78 @@
+"""Flags shared by every paper module and the `run_paper` entry point they all call.
+
+A paper module supplies `configure(dataset, flags) -> (TrainConfig, Objective, extras)` holding its
+settings per dataset (with sources); flags given on the command line override them.
+"""
+
+import sys
+
+from absl import app, flags
+
+from repro.errors import UsageError, exit_on_error, parse_flags_or_exit
+
+FLAGS = flags.FLAGS
+
+flags.DEFINE_string("dataset", None, "Dataset name (see repro.data.DATASETS).")
+flags.DEFINE_string("workdir", None, "Folder for checkpoints, TensorBoard events, samples. "
+                    "Default: runs/<paper>_<dataset>.")
+flags.DEFINE_integer("steps", None, "Generator steps (default: the paper's).")
+flags.DEFINE_integer("batch_size", None, "Global batch size.")
+flags.DEFINE_integer("seed", None, "Seed for weights, noise and data order.")
+flags.DEFINE_integer("save_every", None, "Checkpoint every N generator steps.")
+flags.DEFINE_integer("eval_every", None, "Samples (and metrics) every N generator steps.")
+flags.DEFINE_integer("log_every", None, "Progress line and TensorBoard scalars every N steps.")
+flags.DEFINE_integer("n_critic", None, "Critic steps per generator step.")
+flags.DEFINE_float("g_lr", None, "Generator learning rate.")
+flags.DEFINE_float("d_lr", None, "Critic (discriminator) learning rate.")
+flags.DEFINE_integer("z_dim", None, "Noise dimension.")
+flags.DEFINE_float("ema_decay", None, "EMA decay of generator weights (0 disables).")
+flags.DEFINE_string("data_dir", None, "tfds data dir, or a folder of Fashion-MNIST IDX .gz files.")
+flags.DEFINE_boolean("download", False, "Let tfds download and prepare the dataset.")
+flags.DEFINE_boolean("deterministic", False, "Turn on TensorFlow op determinism.")
+flags.DEFINE_string("strategy", "auto", "auto|one|mirrored|multiworker|tpu")
+flags.DEFINE_integer("cpu_devices", 0, "Split the CPU into N logical devices (testing Mirrored).")
+flags.DEFINE_string("tpu", "", "TPU address for --strategy=tpu.")
+
+OVERRIDABLE = ("steps", "batch_size", "seed", "save_every", "eval_every", "log_every", "n_critic",
+               "g_lr", "d_lr", "z_dim", "ema_decay")
+
+
+def apply_flags(config):
+  """Returns `config` with every flag the user set replacing the paper default."""
+  overrides = {name: getattr(FLAGS, name) for name in OVERRIDABLE
+               if getattr(FLAGS, name) is not None}
+  if FLAGS.data_dir:
+    overrides["data_dir"] = FLAGS.data_dir
+  overrides["download"] = FLAGS.download
+  return config.replace(**overrides).validate()
+
+
+def run_paper(paper, configure, datasets, default_dataset):
+  """The `main` of a paper module: pick the paper's config for --dataset, apply flags, train."""
+
+  @exit_on_error
+  def main(argv):
+    if len(argv) > 1:
+      raise UsageError(f"unexpected arguments {' '.join(argv[1:])}; flags look like --name=value")
+    dataset = FLAGS.dataset or default_dataset
+    if dataset not in datasets:
+      raise UsageError(f"{paper} has no settings for --dataset={dataset}; "
+                       f"choose one of {', '.join(datasets)}")
+    # Imported here so --help and flag errors do not pay for TensorFlow.
+    from repro.train import distribute  # pylint: disable=g-import-not-at-top
+    from repro.train.trainer import Trainer  # pylint: disable=g-import-not-at-top
+    distribute.split_cpu(FLAGS.cpu_devices)
+    strategy = distribute.make_strategy(FLAGS.strategy, FLAGS.tpu)
+    config, objective, extras = configure(dataset)
+    config = apply_flags(config)
+    workdir = FLAGS.workdir or f"runs/{paper}_{dataset}"
+    print(f"{paper} on {dataset}: {config.arch}, {config.steps} steps, batch {config.batch_size}, "
+          f"n_critic {config.n_critic}, lr G {config.g_lr} / D {config.d_lr}; workdir {workdir}",
+          flush=True)
+    trainer = Trainer(config, objective, workdir, strategy=strategy,
+                      deterministic=FLAGS.deterministic, **extras)
+    trainer.train()
+    return 0
+
+  app.run(main, flags_parser=parse_flags_or_exit)
+  sys.exit(0)

@@ -1,0 +1,335 @@
+"""The one adversarial trainer every paper module uses.
+
+Per generator step: `n_critic(step)` critic updates, each on a fresh real batch (or one shared batch),
+then one generator update; all of it in one `tf.function` (no retracing: n_critic is a tensor).
+Noise and per-example uniforms are drawn once for the global batch and sliced per replica, so a run
+gives the same numbers on one device or several.
+"""
+
+import json
+import os
+import signal
+import time
+
+from absl import logging
+import keras
+import numpy as np
+import tensorflow as tf
+
+from repro import data
+from repro.errors import DivergenceError, UsageError
+from repro.models import build_models
+from repro.train import images
+from repro.train.checkpoints import CheckpointStore
+from repro.train.config import ARCHITECTURE_FIELDS, TrainConfig, n_critic_at
+from repro.train.distribute import is_chief
+from repro.train.objective import Objective, StepInputs
+
+
+def _optimizer(config, side):
+  lr = getattr(config, f"{side}_lr")
+  if config.optimizer == "rmsprop":
+    # PyTorch RMSprop defaults (WassersteinGAN main.py): alpha 0.99, eps 1e-8.
+    return keras.optimizers.RMSprop(lr, rho=0.99, epsilon=1e-8, name=f"{side}_opt")
+  return keras.optimizers.Adam(lr, beta_1=getattr(config, f"{side}_beta1"),
+                               beta_2=getattr(config, f"{side}_beta2"), epsilon=1e-8,
+                               name=f"{side}_opt")
+
+
+def _check_workdir(workdir):
+  try:
+    os.makedirs(workdir, exist_ok=True)
+    probe = os.path.join(workdir, ".write_test")
+    with open(probe, "w") as f:
+      f.write("ok")
+    os.remove(probe)
+  except OSError as e:
+    raise UsageError(f"cannot write to --workdir {workdir}: {e.strerror}; choose a writable folder")
+
+
+def _write_atomic(path, text):
+  tmp = path + ".tmp"
+  with open(tmp, "w") as f:
+    f.write(text)
+  os.replace(tmp, path)
+
+
+class Trainer:
+  """Trains `objective` with the networks, data and optimizers described by `config`.
+
+  eval_fn(trainer, step) -> {name: float} runs every `eval_every` steps; with
+  best_metric=(name, "min"|"max") the best-scoring weights are kept in `workdir/best`.
+  """
+
+  def __init__(self, config: TrainConfig, objective: Objective, workdir, strategy=None,
+               eval_fn=None, best_metric=None, deterministic=False, models=None,
+               quiet=False):
+    self.config = config.validate()
+    self.objective = objective
+    self.workdir = workdir
+    self.strategy = strategy or tf.distribute.get_strategy()
+    self.replicas = self.strategy.num_replicas_in_sync
+    if config.batch_size % self.replicas:
+      raise UsageError(f"--batch_size={config.batch_size} is not divisible by the "
+                       f"{self.replicas} replicas of the strategy")
+    self.eval_fn = eval_fn
+    self.best_metric = best_metric
+    self.quiet = quiet
+    self.chief = is_chief(self.strategy)
+    self.info = data.dataset_info(config.dataset)
+    if deterministic:
+      tf.config.experimental.enable_op_determinism()
+    if self.chief:
+      _check_workdir(workdir)
+    dataset = data.get_dataset(config.dataset, "train", config.batch_size, config.seed,
+                               data_dir=config.data_dir or None, download=config.download,
+                               source=config.source)
+    self._check_resume_config()
+    keras.utils.set_random_seed(config.seed)
+    with self.strategy.scope():
+      if models is None:
+        models = build_models(config.arch, self.info.shape, config.z_dim, **config.model)
+      self.generator, self.critic = models
+      self.g_opt, self.d_opt = _optimizer(config, "g"), _optimizer(config, "d")
+      self.g_opt.build(self.generator.trainable_variables)
+      self.d_opt.build(self.critic.trainable_variables)
+      self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+      self.ema = None
+      if config.ema_decay:
+        self.ema = keras.models.clone_model(self.generator)
+        self.ema.set_weights(self.generator.get_weights())
+    self.rng = tf.random.Generator.from_seed(config.seed)
+    self.iterator = iter(dataset)
+    self._check_data_shape(dataset)
+    self.best = tf.Variable(np.nan, dtype=tf.float64, trainable=False, name="best")
+    tracked = dict(step=self.step, generator=self.generator, critic=self.critic,
+                   g_opt=self.g_opt, d_opt=self.d_opt, rng=self.rng, data=self.iterator,
+                   best=self.best)
+    if self.ema is not None:
+      tracked["ema"] = self.ema
+    self.checkpoint = tf.train.Checkpoint(**tracked)
+    ckpt_dir = os.path.join(workdir, "checkpoints") if self.chief else os.path.join(
+        workdir, f".worker_{id(self)}")
+    self.store = CheckpointStore(self.checkpoint, ckpt_dir, config.keep_checkpoints)
+    self.best_store = None
+    if best_metric:
+      self.best_store = CheckpointStore(self.checkpoint, os.path.join(workdir, "best"), 1)
+    self.writer = (tf.summary.create_file_writer(os.path.join(workdir, "tensorboard"))
+                   if self.chief else tf.summary.create_noop_writer())
+    self._stop_signal = None
+    self._fixed_z = self._draw_fixed_noise(64 if self.info.kind == "image" else 1000)
+    self._train_step = tf.function(self._train_step_fn)
+
+  # ---- set-up checks -------------------------------------------------------------------------
+  def _check_resume_config(self):
+    path = os.path.join(self.workdir, "config.json")
+    if not os.path.exists(path):
+      if self.chief:
+        _write_atomic(path, self.config.to_json())
+      return
+    try:
+      with open(path) as f:
+        saved = json.load(f)
+    except (OSError, json.JSONDecodeError) as e:
+      raise UsageError(f"{path} is unreadable ({e}); it records the run's architecture: "
+                       "restore it or use a new --workdir") from None
+    current = json.loads(self.config.to_json())
+    diff = [f"{k}: saved {saved.get(k)!r}, now {current[k]!r}" for k in ARCHITECTURE_FIELDS
+            if saved.get(k) != current[k]]
+    if diff:
+      raise UsageError(f"--workdir {self.workdir} holds a run of another model ({'; '.join(diff)});"
+                       " use a new --workdir or the same settings")
+
+  def _check_data_shape(self, dataset):
+    shape = tuple(dataset.element_spec.shape[1:])
+    if shape != tuple(self.generator.output_shape[1:]):
+      raise UsageError(f"the generator makes examples of shape {self.generator.output_shape[1:]} "
+                       f"but {self.config.dataset} has {shape}")
+
+  # ---- noise ---------------------------------------------------------------------------------
+  def _noise(self, n):
+    if self.config.z_dist == "uniform":
+      return self.rng.uniform([n, self.config.z_dim], -1.0, 1.0)
+    return self.rng.normal([n, self.config.z_dim])
+
+  def _draw_fixed_noise(self, n):
+    rng = np.random.default_rng(self.config.seed + 1)
+    if self.config.z_dist == "uniform":
+      return rng.uniform(-1, 1, (n, self.config.z_dim)).astype(np.float32)
+    return rng.standard_normal((n, self.config.z_dim)).astype(np.float32)
+
+  # ---- steps ---------------------------------------------------------------------------------
+  def _local(self, tensor):
+    """This replica's slice of a global-batch tensor."""
+    ctx = tf.distribute.get_replica_context()
+    per = tf.shape(tensor)[0] // ctx.num_replicas_in_sync
+    return tensor[ctx.replica_id_in_sync_group * per:(ctx.replica_id_in_sync_group + 1) * per]
+
+  def _inputs(self, real, fake, z_u_seed):
+    _, u, seed = z_u_seed
+    return StepInputs(real=real, fake=fake, u=self._local(u), seed=seed, step=self.step)
+
+  def _critic_replica(self, real, z, u, seed):
+    real, z = self._local(real), self._local(z)
+    fake = self.generator(z, training=True)
+    variables = self.critic.trainable_variables
+    with tf.GradientTape() as tape:
+      loss, terms = self.objective.critic_loss(self.critic, self._inputs(real, fake, (z, u, seed)))
+      scaled = loss / self.replicas
+    grads = tape.gradient(scaled, variables)
+    self.d_opt.apply_gradients(zip(grads, variables))
+    return dict(terms, loss=loss, grad_norm=tf.linalg.global_norm(grads) * self.replicas)
+
+  def _generator_replica(self, real, z, u, seed):
+    real, z = self._local(real), self._local(z)
+    variables = self.generator.trainable_variables
+    with tf.GradientTape() as tape:
+      fake = self.generator(z, training=True)
+      loss, terms = self.objective.generator_loss(self.critic,
+                                                  self._inputs(real, fake, (z, u, seed)))
+      scaled = loss / self.replicas
+    grads = tape.gradient(scaled, variables)
+    self.g_opt.apply_gradients(zip(grads, variables))
+    return dict(terms, loss=loss, grad_norm=tf.linalg.global_norm(grads) * self.replicas)
+
+  def _run(self, replica_fn, real):
+    batch = self.config.batch_size
+    z, u = self._noise(batch), self.rng.uniform([batch])
+    seed = self.rng.make_seeds(1)[:, 0]
+    per_replica = self.strategy.run(replica_fn, args=(real, z, u, seed))
+    return {k: self.strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None)
+            for k, v in per_replica.items()}
+
+  def _train_step_fn(self, n_critic):
+    real = next(self.iterator)
+    d_terms = self._run(self._critic_replica, real)
+    self.objective.after_critic_step(self.critic)
+    for _ in tf.range(n_critic - 1):
+      if self.objective.critic_real_batches == "fresh":
+        real = next(self.iterator)
+      d_terms = self._run(self._critic_replica, real)
+      self.objective.after_critic_step(self.critic)
+    g_terms = self._run(self._generator_replica, real)
+    if self.ema is not None:
+      decay = self.config.ema_decay
+      for e, w in zip(self.ema.weights, self.generator.weights):
+        e.assign(decay * e + (1.0 - decay) * w)
+    self.step.assign_add(1)
+    terms = {f"critic/{k}": v for k, v in d_terms.items()}
+    terms.update({f"generator/{k}": v for k, v in g_terms.items()})
+    return terms
+
+  # ---- sampling ------------------------------------------------------------------------------
+  def sample(self, n=None, z=None, use_ema=True, batch=500):
+    """Generated examples in data space ([-1, 1] images or 2-D points) as a numpy array."""
+    if z is None:
+      z = self._draw_fixed_noise(n)
+    net = self.ema if (use_ema and self.ema is not None) else self.generator
+    return np.concatenate([net(z[i:i + batch], training=False).numpy()
+                           for i in range(0, len(z), batch)])
+
+  def _write_samples(self, step):
+    fake = self.sample(z=self._fixed_z)
+    if self.info.kind == "image":
+      picture = images.image_grid(fake)
+    else:
+      real = np.concatenate([next(self.iterator).numpy() for _ in range(
+          max(1, 1000 // self.config.batch_size))])
+      picture = images.scatter_image(real, fake)
+    images.write_png(os.path.join(self.workdir, "samples", f"step_{step:07d}.png"), picture)
+    with self.writer.as_default():
+      tf.summary.image("samples", picture[None], step=step)
+
+  # ---- the loop ------------------------------------------------------------------------------
+  def _on_signal(self, signum, _):
+    self._stop_signal = signum
+
+  def _set_learning_rates(self, step):
+    if self.config.lr_decay == "linear":  # gan_cifar_resnet.py: lr * max(0, 1 - step / ITERS)
+      frac = max(0.0, 1.0 - step / self.config.steps)
+      self.g_opt.learning_rate = self.config.g_lr * frac
+      self.d_opt.learning_rate = self.config.d_lr * frac
+
+  def _evaluate(self, step):
+    if self.chief:
+      self._write_samples(step)
+    if self.eval_fn is None:
+      return {}
+    results = {k: float(v) for k, v in self.eval_fn(self, step).items()}
+    with self.writer.as_default():
+      for k, v in results.items():
+        tf.summary.scalar(f"eval/{k}", v, step=step)
+    if self.chief:
+      with open(os.path.join(self.workdir, "eval.jsonl"), "a") as f:
+        f.write(json.dumps(dict(step=step, **results)) + "\n")
+    if self.best_metric and self.best_metric[0] in results:
+      name, mode = self.best_metric
+      value, best = results[name], float(self.best.numpy())
+      if np.isnan(best) or (value < best if mode == "min" else value > best):
+        self.best.assign(value)
+        self.best_store.save(step)
+        self._log(f"new best {name} {value:.4f} at step {step} (kept in {self.workdir}/best)")
+    return results
+
+  def _log(self, message):
+    if self.chief and not self.quiet:
+      print(message, flush=True)
+
+  def train(self):
+    """Runs (or resumes) to `config.steps` generator steps. Returns the last logged terms."""
+    cfg = self.config
+    restored = self.store.restore_latest()
+    start = int(self.step.numpy())
+    if restored:
+      self._log(f"resumed from {restored} at step {start}")
+    if start >= cfg.steps:
+      self._log(f"already at step {start} of {cfg.steps}: nothing to do")
+      return {}
+    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    for s in previous:
+      signal.signal(s, self._on_signal)
+    try:
+      return self._loop(start)
+    finally:
+      for s, handler in previous.items():
+        signal.signal(s, handler)
+      self.writer.flush()
+
+  def _loop(self, start):
+    cfg = self.config
+    window_start, window_steps, logged = time.time(), 0, {}
+    for step in range(start, cfg.steps):
+      self._set_learning_rates(step)
+      terms = self._train_step(tf.constant(n_critic_at(cfg, step), tf.int32))
+      done, window_steps = step + 1, window_steps + 1
+      values = {k: float(v) for k, v in terms.items()}
+      bad = [k for k, v in values.items() if not np.isfinite(v)]
+      if bad:
+        last = self.store.manager.latest_checkpoint or "none yet"
+        raise DivergenceError(
+            f"{', '.join(bad)} became non-finite at step {done}; nothing was saved after it "
+            f"(last good checkpoint: {last}); lower the learning rates or check the data")
+      if done % cfg.log_every == 0 or done == cfg.steps:
+        elapsed = time.time() - window_start
+        rate = window_steps / max(elapsed, 1e-9)
+        values["steps_per_sec"] = rate
+        values["g_lr"] = float(self.g_opt.learning_rate.numpy())
+        values["d_lr"] = float(self.d_opt.learning_rate.numpy())
+        with self.writer.as_default():
+          for k, v in values.items():
+            tf.summary.scalar(k, v, step=done)
+        eta = (cfg.steps - done) / max(rate, 1e-9)
+        shown = " ".join(f"{k} {values[k]:.4g}" for k in sorted(terms) if k.endswith("loss")
+                         or "estimate" in k)
+        self._log(f"step {done}/{cfg.steps} ({100 * done / cfg.steps:.0f}%) | {shown} | "
+                  f"{rate:.1f} steps/s | ETA {time.strftime('%H:%M:%S', time.gmtime(eta))}")
+        window_start, window_steps, logged = time.time(), 0, values
+      if done % cfg.eval_every == 0 or done == cfg.steps:
+        logged.update(self._evaluate(done))
+      if done % cfg.save_every == 0 or done == cfg.steps or self._stop_signal:
+        self.store.save(done)
+      if self._stop_signal:
+        self._log(f"stopped by signal {self._stop_signal} at step {done}; checkpoint saved in "
+                  f"{self.store.directory}: run the same command to resume")
+        break
+    return logged
