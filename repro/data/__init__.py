@@ -1,170 +1,22 @@
 """One entry point for every dataset: `get_dataset(name, split, batch_size, seed, ...)`.
 
 Images come out as float32 NHWC in [-1, 1]; 2-D sets as float32 [batch, 2]. Pipelines are seeded,
-repeat forever and are checkpointable (the trainer saves the iterator so a resumed run continues
-with the same batches).
+repeat forever and are checkpointable (the trainer saves the iterator, so a resumed run continues
+with the same batches). This package's top level imports no TensorFlow.
 """
 
-import dataclasses
-import os
-
-import numpy as np
-import tensorflow as tf
-
-from repro.data import idx, toy
-from repro.errors import DataUnavailableError, UsageError
-
-
-@dataclasses.dataclass(frozen=True)
-class DatasetInfo:
-  name: str
-  shape: tuple            # one example's shape
-  kind: str               # "image" or "points"
-  tfds_name: str = ""     # tfds builder name, "" for generated sets
-  num_classes: int = 0
-
-
-DATASETS = {
-    "cifar10": DatasetInfo("cifar10", (32, 32, 3), "image", "cifar10", 10),
-    "celeb_a": DatasetInfo("celeb_a", (64, 64, 3), "image", "celeb_a"),
-    "lsun_bedroom": DatasetInfo("lsun_bedroom", (64, 64, 3), "image", "lsun/bedroom"),
-    "svhn": DatasetInfo("svhn", (32, 32, 3), "image", "svhn_cropped", 10),
-    "mnist": DatasetInfo("mnist", (28, 28, 1), "image", "mnist", 10),
-    "fashion_mnist": DatasetInfo("fashion_mnist", (28, 28, 1), "image", "fashion_mnist", 10),
-    "8gaussians": DatasetInfo("8gaussians", (2,), "points"),
-    "25gaussians": DatasetInfo("25gaussians", (2,), "points"),
-    "swissroll": DatasetInfo("swissroll", (2,), "points"),
-}
-
-# DCGAN-tensorflow (the base of TTUR's DCGAN_FID_batched, also used by Coulomb GAN and FOGAN) crops
-# CelebA to the central 108x108 and resizes to 64x64 (`--input_height=108 --crop`).
-CELEBA_CROP = 108
-
-
-def dataset_info(name):
-  if name not in DATASETS:
-    raise UsageError(f"unknown dataset {name!r}; choose one of {', '.join(sorted(DATASETS))}")
-  return DATASETS[name]
-
-
-def _tfds_split(name, split):
-  if split in ("test", "validation") and name == "lsun_bedroom":
-    return "validation"
-  return split
-
-
-def _prepare_image(image, name):
-  """uint8 HWC -> float32 in [-1, 1] at the dataset's resolution (crop/resize as the papers do)."""
-  if name == "celeb_a":
-    h, w = tf.shape(image)[0], tf.shape(image)[1]
-    top, left = (h - CELEBA_CROP) // 2, (w - CELEBA_CROP) // 2
-    image = tf.image.crop_to_bounding_box(image, top, left, CELEBA_CROP, CELEBA_CROP)
-    image = tf.image.resize(tf.cast(image, tf.float32), (64, 64), antialias=True)
-  elif name == "lsun_bedroom":
-    # WassersteinGAN main.py: Scale(64) (shorter side to 64), then CenterCrop(64).
-    h, w = tf.cast(tf.shape(image)[0], tf.float32), tf.cast(tf.shape(image)[1], tf.float32)
-    scale = 64.0 / tf.minimum(h, w)
-    size = tf.cast(tf.math.ceil(tf.stack([h * scale, w * scale])), tf.int32)
-    image = tf.image.resize(tf.cast(image, tf.float32), size, antialias=True)
-    image = tf.image.resize_with_crop_or_pad(image, 64, 64)
-  image = tf.cast(image, tf.float32)
-  return image / 127.5 - 1.0
-
-
-def _tfds_images(info, split, data_dir, download, seed):
-  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
-  builder = tfds.builder(info.tfds_name, data_dir=data_dir)
-  if download:
-    builder.download_and_prepare()
-  read_config = tfds.ReadConfig(shuffle_seed=seed)
-  try:
-    # Never a plain tfds.load: offline it retries for ~200 s. as_dataset fails at once when the
-    # data is not prepared (and works under tfds.testing.mock_data).
-    ds = builder.as_dataset(split=_tfds_split(info.name, split), shuffle_files=True,
-                            read_config=read_config)
-  except (AssertionError, FileNotFoundError, tf.errors.NotFoundError) as e:
-    root = os.path.dirname(os.path.dirname(builder.data_dir.rstrip("/")))
-    if "/" in info.tfds_name:
-      root = os.path.dirname(root)
-    raise DataUnavailableError(
-        f"dataset {info.name} (tfds {info.tfds_name}) is not prepared in {root}: run "
-        f"`python -m tensorflow_datasets.scripts.download_and_prepare --datasets={info.tfds_name}"
-        f" --data_dir={root}` (celeb_a and lsun need their files downloaded by hand first) "
-        f"or pass --download") from None
-  except ValueError as e:
-    raise UsageError(f"dataset {info.name}: {str(e).splitlines()[0]}") from None
-  return ds.map(lambda ex: ex["image"], num_parallel_calls=tf.data.AUTOTUNE)
-
-
-def _array_dataset(array, batch_size, seed, shuffle, repeat):
-  """Batches of rows of an in-memory array, reshuffled every epoch by index (small iterator state)."""
-  table = tf.constant(array)
-  n = array.shape[0]
-  ds = tf.data.Dataset.range(n)
-  if shuffle:
-    ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
-  if repeat:
-    ds = ds.repeat()
-  return ds.batch(batch_size, drop_remainder=repeat).map(lambda i: tf.gather(table, i))
-
-
-def load_array(name, split="train", data_dir=None, download=False):
-  """A whole split as a uint8 NHWC numpy array (for statistics and classifiers)."""
-  info = dataset_info(name)
-  if info.kind != "image":
-    raise UsageError(f"{name} is a generated 2-D set, not an image dataset")
-  if name == "fashion_mnist" and _has_idx(data_dir):
-    images, _ = idx.load_idx(data_dir, split)
-    return images[..., None]
-  ds = _tfds_images(info, split, data_dir, download, seed=0)
-  return np.stack(list(ds.as_numpy_iterator()))
-
-
-def _has_idx(data_dir):
-  path = os.path.join(data_dir or idx.DEFAULT_FASHION_MNIST_DIR, "train-images-idx3-ubyte.gz")
-  return os.path.exists(path)
+from repro.data.catalog import DATASETS, DatasetInfo, check_prepared, dataset_info
 
 
 def get_dataset(name, split="train", batch_size=64, seed=0, data_dir=None, download=False,
                 shuffle=True, repeat=True, source="auto"):
-  """A tf.data pipeline of `batch_size` examples scaled to [-1, 1].
+  """A tf.data pipeline of `batch_size` examples; see `repro.data.pipeline.get_dataset`."""
+  from repro.data import pipeline  # pylint: disable=g-import-not-at-top
+  return pipeline.get_dataset(name, split, batch_size, seed, data_dir, download, shuffle, repeat,
+                              source)
 
-  Args:
-    name: one of DATASETS.
-    split: "train" or "test" (generated sets ignore it).
-    batch_size: global batch size.
-    seed: seeds shuffling and generated data; the same seed gives the same batches.
-    data_dir: tfds data dir, or for fashion_mnist a folder with the four IDX `.gz` files
-      (default: the Debian package's /usr/share/datasets/fashion-mnist).
-    download: let tfds download and prepare (off by default: fail fast instead).
-    source: "auto", "idx" or "tfds" (fashion_mnist only; auto prefers IDX files when present).
-  """
-  info = dataset_info(name)
-  if not isinstance(batch_size, int) or batch_size <= 0:
-    raise UsageError(f"batch_size must be a positive integer, got {batch_size!r}")
-  if split not in ("train", "test"):
-    raise UsageError(f"unknown split {split!r}; use train or test")
-  if source not in ("auto", "idx", "tfds"):
-    raise UsageError(f"unknown data source {source!r}; use auto, idx or tfds")
-  if source == "idx" and name != "fashion_mnist":
-    raise UsageError("--source=idx reads Fashion-MNIST IDX files only")
-  seed = int(seed)
-  if name == "8gaussians" or name == "swissroll":
-    make = toy.eight_gaussians_batch if name == "8gaussians" else toy.swissroll_batch
-    seeds = tf.data.Dataset.random(seed=seed).batch(2)
-    ds = seeds.map(lambda s: make(batch_size, s))
-    return ds if repeat else ds.take(1)
-  if name == "25gaussians":
-    ds = _array_dataset(toy.twenty_five_gaussians_points(seed), batch_size, seed, shuffle, repeat)
-    return ds.prefetch(tf.data.AUTOTUNE)
-  if name == "fashion_mnist" and (source == "idx" or (source == "auto" and _has_idx(data_dir))):
-    images, _ = idx.load_idx(data_dir, split)
-    ds = _array_dataset(images[..., None], batch_size, seed, shuffle, repeat)
-    return ds.map(lambda x: tf.cast(x, tf.float32) / 127.5 - 1.0).prefetch(tf.data.AUTOTUNE)
-  ds = _tfds_images(info, split, data_dir, download, seed)
-  if shuffle:
-    ds = ds.shuffle(10000, seed=seed, reshuffle_each_iteration=True)
-  if repeat:
-    ds = ds.repeat()
-  ds = ds.map(lambda x: _prepare_image(x, name), num_parallel_calls=tf.data.AUTOTUNE)
-  return ds.batch(batch_size, drop_remainder=repeat).prefetch(tf.data.AUTOTUNE)
+
+def load_array(name, split="train", data_dir=None, download=False):
+  """A whole image split as a uint8 NHWC numpy array."""
+  from repro.data import pipeline  # pylint: disable=g-import-not-at-top
+  return pipeline.load_array(name, split, data_dir, download)

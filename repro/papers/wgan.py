@@ -14,7 +14,6 @@ from absl import flags
 
 from repro.train.cli import run_paper
 from repro.train.config import TrainConfig
-from repro.train.objective import WassersteinObjective
 
 flags.DEFINE_enum("variant", "gp", ["clip", "gp"], "clip: WGAN weight clipping; gp: WGAN-GP.")
 flags.DEFINE_float("clip", None, "WGAN clipping constant c (default 0.01).")
@@ -82,6 +81,7 @@ def gp_config(dataset):
 def configure(dataset, variant=None, clip=None, gp_weight=None):
   """(TrainConfig, objective, trainer extras) of one variant on one dataset."""
   from repro.papers import evaluation  # pylint: disable=g-import-not-at-top
+  from repro.train.objective import WassersteinObjective  # pylint: disable=g-import-not-at-top
   variant = variant or flags.FLAGS.variant
   if variant == "clip":
     config = clip_config(dataset)

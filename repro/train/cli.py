@@ -58,7 +58,10 @@ def run_paper(paper, configure, datasets, default_dataset):
     if dataset not in datasets:
       raise UsageError(f"{paper} has no settings for --dataset={dataset}; "
                        f"choose one of {', '.join(datasets)}")
-    # Imported here so --help and flag errors do not pay for TensorFlow.
+    from repro import data  # pylint: disable=g-import-not-at-top
+    if not FLAGS.download:
+      data.check_prepared(dataset, FLAGS.data_dir)
+    # Imported here so --help, flag errors and missing data do not pay for TensorFlow.
     from repro.train import distribute  # pylint: disable=g-import-not-at-top
     from repro.train.trainer import Trainer  # pylint: disable=g-import-not-at-top
     distribute.split_cpu(FLAGS.cpu_devices)

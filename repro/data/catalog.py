@@ -1,0 +1,73 @@
+"""The dataset catalog: names, shapes and tfds names. Imports no TensorFlow (fast CLI checks)."""
+
+import dataclasses
+import glob
+import os
+
+from repro.errors import DataUnavailableError, UsageError
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetInfo:
+  name: str
+  shape: tuple            # one example's shape
+  kind: str               # "image" or "points"
+  tfds_name: str = ""     # tfds builder name, "" for generated sets
+  num_classes: int = 0
+
+
+DATASETS = {
+    "cifar10": DatasetInfo("cifar10", (32, 32, 3), "image", "cifar10", 10),
+    "celeb_a": DatasetInfo("celeb_a", (64, 64, 3), "image", "celeb_a"),
+    "lsun_bedroom": DatasetInfo("lsun_bedroom", (64, 64, 3), "image", "lsun/bedroom"),
+    "svhn": DatasetInfo("svhn", (32, 32, 3), "image", "svhn_cropped", 10),
+    "mnist": DatasetInfo("mnist", (28, 28, 1), "image", "mnist", 10),
+    "fashion_mnist": DatasetInfo("fashion_mnist", (28, 28, 1), "image", "fashion_mnist", 10),
+    "8gaussians": DatasetInfo("8gaussians", (2,), "points"),
+    "25gaussians": DatasetInfo("25gaussians", (2,), "points"),
+    "swissroll": DatasetInfo("swissroll", (2,), "points"),
+}
+
+# DCGAN-tensorflow (the base of TTUR's DCGAN_FID_batched, also used by Coulomb GAN and FOGAN) crops
+# CelebA to the central 108x108 and resizes to 64x64 (`--input_height=108 --crop`).
+CELEBA_CROP = 108
+
+
+def dataset_info(name):
+  if name not in DATASETS:
+    raise UsageError(f"unknown dataset {name!r}; choose one of {', '.join(sorted(DATASETS))}")
+  return DATASETS[name]
+
+
+
+def tfds_root(data_dir=None):
+  return data_dir or os.environ.get("TFDS_DATA_DIR") or os.path.expanduser("~/tensorflow_datasets")
+
+
+def check_prepared(name, data_dir=None):
+  """Fails in milliseconds, before TensorFlow is imported, when a tfds dataset is not prepared.
+
+  Looks for tfds's `<data_dir>/<name>/<version>/dataset_info.json`; generated sets and
+  Fashion-MNIST IDX files pass.
+  """
+  info = dataset_info(name)
+  if not info.tfds_name:
+    return
+  if name == "fashion_mnist":
+    from repro.data import idx  # pylint: disable=g-import-not-at-top
+    folder = data_dir or idx.DEFAULT_FASHION_MNIST_DIR
+    if os.path.exists(os.path.join(folder, "train-images-idx3-ubyte.gz")):
+      return
+  root = tfds_root(data_dir)
+  pattern = os.path.join(root, info.tfds_name, "*", "dataset_info.json")
+  pattern_cfg = os.path.join(root, info.tfds_name, "*", "*", "dataset_info.json")
+  if glob.glob(pattern) or glob.glob(pattern_cfg):
+    return
+  raise DataUnavailableError(not_prepared_message(info, root))
+
+
+def not_prepared_message(info, root):
+  return (f"dataset {info.name} (tfds {info.tfds_name}) is not prepared in {root}: run "
+          f"`python -m tensorflow_datasets.scripts.download_and_prepare --datasets={info.tfds_name}"
+          f" --data_dir={root}` (celeb_a and lsun need their files downloaded by hand first) "
+          f"or pass --download")

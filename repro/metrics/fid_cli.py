@@ -1,0 +1,147 @@
+r"""``python -m repro.metrics.fid A B``: FID between two image folders and/or statistics files.
+
+Like TTUR's ``fid.py path1 path2``: each of A and B is a folder of PNG/JPEG images or a statistics
+``.npz`` (keys mu, sigma; TTUR's pre-computed files work). Prints ``FID: <value>`` and a
+``protocol:`` JSON line.
+
+    python -m repro.metrics.fid generated/ fid_stats_cifar10_train.npz \
+        --inception_graph=/data/inception-2015-12-05.tgz
+    python -m repro.metrics.fid real_images/ --save_stats=real_stats.npz   # statistics only
+    python -m repro.metrics.fid a/ b/ --extractor=fashion_mnist_cnn
+
+``--save_stats`` writes the statistics of A (which must be a folder); with only A given, nothing
+else is done. Usage errors print one line and exit 2; missing files (the Inception graph, a folder,
+a statistics file) print one line and exit 1.
+"""
+
+import json
+import os
+import sys
+
+from absl import app
+from absl import flags
+
+from repro import errors
+from repro.errors import UsageError
+
+flags.DEFINE_string("save_stats", None, "Write the statistics of the first argument (a folder) to "
+                    "this .npz path.")
+flags.DEFINE_string("extractor", "inception_2015", "Feature extractor (inception_2015, "
+                    "fashion_mnist_cnn, fake).")
+flags.DEFINE_integer("batch_size", None, "Images per extractor batch (default: the extractor's, "
+                     "50 for inception_2015 as in TTUR).")
+flags.DEFINE_string("inception_graph", None, "classify_image_graph_def.pb or "
+                    "inception-2015-12-05.tgz (default: $REPRO_INCEPTION_GRAPH).")
+
+FLAGS = flags.FLAGS
+
+
+def _is_stats(path):
+  return path.lower().endswith(".npz")
+
+
+def _build_extractor():
+  from repro.metrics.extractors import get_extractor  # pylint: disable=g-import-not-at-top
+  kwargs = {}
+  if FLAGS.extractor == "inception_2015":
+    # Resolve the graph before importing TensorFlow, so a missing file fails at once.
+    from repro.metrics.extractors.inception_2015 import resolve_graph_path  # pylint: disable=g-import-not-at-top
+    kwargs["graph_path"] = resolve_graph_path(FLAGS.inception_graph)
+  elif FLAGS.inception_graph:
+    raise UsageError(f"--inception_graph is only used with --extractor=inception_2015, not "
+                     f"{FLAGS.extractor}")
+  if FLAGS.batch_size is not None:
+    if FLAGS.batch_size < 1:
+      raise UsageError(f"--batch_size must be >= 1, got {FLAGS.batch_size}")
+    kwargs["batch_size"] = FLAGS.batch_size
+  return get_extractor(FLAGS.extractor, **kwargs)
+
+
+def _folder_statistics(folder, extractor):
+  from repro.metrics import images as images_lib  # pylint: disable=g-import-not-at-top
+  from repro.metrics.statistics import StreamingStatistics  # pylint: disable=g-import-not-at-top
+  files = images_lib.list_images(folder)
+  stats = StreamingStatistics()
+  shape = None
+  for batch in images_lib.iter_image_batches(files, extractor.default_batch_size):
+    if shape is None:
+      shape = list(batch.shape[1:])
+    elif list(batch.shape[1:]) != shape:
+      raise UsageError(f"images in {folder} have different sizes")
+    x = images_lib.to_extractor_range(batch, extractor.input_spec)
+    stats.update(extractor(x)["features"])
+  mu, sigma = stats.result()
+  return mu, sigma, {"kind": "images", "path": folder, "count": stats.count,
+                     "image_shape": shape}
+
+
+def _stats_file(path, extractor_name):
+  from repro.metrics.stats_io import read_statistics_file  # pylint: disable=g-import-not-at-top
+  info = read_statistics_file(path)
+  protocol = info["protocol"] or {}
+  recorded = protocol.get("extractor")
+  name = recorded.get("name") if isinstance(recorded, dict) else recorded
+  if name and name != extractor_name:
+    raise UsageError(f"statistics file {path} was made with extractor {name!r}, but "
+                     f"--extractor={extractor_name}: pass --extractor={name}")
+  return info["mu"], info["sigma"], {"kind": "statistics", "path": path, "count": info["count"],
+                                     "extractor": name}
+
+
+def main(argv):
+  paths = argv[1:]
+  if not paths or len(paths) > 2:
+    raise UsageError("give two paths (image folders or .npz statistics), or one folder with "
+                     "--save_stats=PATH")
+  if len(paths) == 1 and not FLAGS.save_stats:
+    raise UsageError(f"only one path given ({paths[0]}): give a second one, or --save_stats=PATH "
+                     f"to write its statistics")
+  if FLAGS.save_stats and _is_stats(paths[0]):
+    raise UsageError(f"--save_stats needs an image folder as the first argument, got {paths[0]}")
+  for p in paths:
+    if not os.path.exists(p):
+      raise errors.DataUnavailableError(
+          f"{'statistics file' if _is_stats(p) else 'image folder'} {p} not found")
+  extractor = None
+  if any(not _is_stats(p) for p in paths):
+    extractor = _build_extractor()
+  results = []
+  for p in paths:
+    if _is_stats(p):
+      results.append(_stats_file(p, FLAGS.extractor))
+    else:
+      results.append(_folder_statistics(p, extractor))
+  if FLAGS.save_stats:
+    from repro.metrics.stats_io import save_statistics  # pylint: disable=g-import-not-at-top
+    mu, sigma, desc = results[0]
+    save_statistics(FLAGS.save_stats, mu, sigma, count=desc["count"],
+                    protocol={"extractor": extractor.info(), "count": desc["count"],
+                              "quantize": "uint8 files", "image_shape": desc["image_shape"],
+                              "source": os.path.abspath(paths[0])})
+    print(f"saved statistics of {desc['count']} images of {paths[0]} to {FLAGS.save_stats}")
+  if len(paths) == 2:
+    from repro.metrics.fid import frechet_distance  # pylint: disable=g-import-not-at-top
+    (mu1, s1, d1), (mu2, s2, d2) = results
+    if mu1.shape != mu2.shape:
+      raise UsageError(f"{paths[0]} has {mu1.shape[0]}-d features and {paths[1]} has "
+                       f"{mu2.shape[0]}-d: both must come from the same extractor")
+    value = frechet_distance(mu1, s1, mu2, s2)
+    protocol = {"extractor": extractor.info() if extractor else FLAGS.extractor, "A": d1, "B": d2,
+                "statistics": "mean and unbiased covariance, float64",
+                "distance": "Frechet distance (TTUR formula, symmetric eigendecomposition)"}
+    print(f"FID: {value:.6f}")
+    print("protocol: " + json.dumps(protocol, sort_keys=True))
+  sys.stdout.flush()
+
+
+def run():
+  parser = getattr(errors, "parse_flags_or_exit", None)
+  wrapped = errors.exit_on_error(main)
+  if parser is None:
+    app.run(wrapped)
+  else:
+    app.run(wrapped, flags_parser=parser)
+
+
+if __name__ == "__main__":
+  run()

@@ -1,0 +1,1 @@
+"""The one adversarial trainer shared by every paper."""
