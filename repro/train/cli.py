@@ -26,6 +26,7 @@ flags.DEFINE_float("g_lr", None, "Generator learning rate.")
 flags.DEFINE_float("d_lr", None, "Critic (discriminator) learning rate.")
 flags.DEFINE_integer("z_dim", None, "Noise dimension.")
 flags.DEFINE_float("ema_decay", None, "EMA decay of generator weights (0 disables).")
+flags.DEFINE_integer("ema_start", None, "Generator step from which the EMA averages (copies before).")
 flags.DEFINE_string("data_dir", None, "tfds data dir, or a folder of Fashion-MNIST IDX .gz files.")
 flags.DEFINE_boolean("download", False, "Let tfds download and prepare the dataset.")
 flags.DEFINE_boolean("deterministic", False, "Turn on TensorFlow op determinism.")
@@ -34,7 +35,8 @@ flags.DEFINE_integer("cpu_devices", 0, "Split the CPU into N logical devices (te
 flags.DEFINE_string("tpu", "", "TPU address for --strategy=tpu.")
 
 OVERRIDABLE = ("steps", "batch_size", "seed", "save_every", "eval_every", "log_every", "n_critic",
-               "g_lr", "d_lr", "z_dim", "ema_decay")
+               "g_lr", "d_lr", "z_dim", "ema_decay",
+               "ema_start")
 
 
 def apply_flags(config):

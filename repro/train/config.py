@@ -26,6 +26,7 @@ class TrainConfig:
   d_beta2: float = 0.9
   lr_decay: str = "none"            # "none" or "linear" (to 0 at `steps`, gan_cifar_resnet.py)
   ema_decay: float = 0.0            # 0 disables the EMA generator
+  ema_start: int = 0                # the EMA copies the generator before this step (BigGAN-style)
   seed: int = 0
   save_every: int = 1000
   eval_every: int = 1000
@@ -49,6 +50,8 @@ class TrainConfig:
     for name in ("g_beta1", "g_beta2", "d_beta1", "d_beta2"):
       if not 0 <= getattr(self, name) < 1:
         raise UsageError(f"--{name} must be in [0, 1), got {getattr(self, name)!r}")
+    if not isinstance(self.ema_start, int) or self.ema_start < 0:
+      raise UsageError(f"--ema_start must be a non-negative integer, got {self.ema_start!r}")
     if not 0 <= self.ema_decay < 1:
       raise UsageError(f"--ema_decay must be in [0, 1), got {self.ema_decay!r}")
     choices = {"z_dist": ("normal", "uniform"), "n_critic_schedule": ("constant", "wgan"),

@@ -29,6 +29,9 @@ class Objective:
   # "fresh": a new real batch for every critic step (WGAN/WGAN-GP code); "shared": one real batch
   # for all critic steps of a generator step (KL-WGAN synthetic code).
   critic_real_batches = "fresh"
+  # "alternating": n_critic critic updates, then a generator update; "simultaneous": one update of
+  # both from the same real batch and noise (Coulomb GAN; n_critic is ignored).
+  update = "alternating"
 
   def critic_loss(self, critic, inputs: StepInputs):
     raise NotImplementedError

@@ -192,6 +192,27 @@ class Trainer:
     self.g_opt.apply_gradients(zip(grads, variables))
     return dict(terms, loss=loss, grad_norm=tf.linalg.global_norm(grads) * self.replicas)
 
+  def _joint_replica(self, real, z, u, seed):
+    """Critic and generator gradients from the same batch and noise, applied together."""
+    real, z = self._local(real), self._local(z)
+    d_vars, g_vars = self.critic.trainable_variables, self.generator.trainable_variables
+    with tf.GradientTape() as d_tape, tf.GradientTape() as g_tape:
+      fake = self.generator(z, training=True)
+      inputs = self._inputs(real, fake, (z, u, seed))
+      d_loss, d_terms = self.objective.critic_loss(self.critic, inputs)
+      g_loss, g_terms = self.objective.generator_loss(self.critic, inputs)
+      d_scaled, g_scaled = d_loss / self.replicas, g_loss / self.replicas
+    d_grads = d_tape.gradient(d_scaled, d_vars)
+    g_grads = g_tape.gradient(g_scaled, g_vars)
+    self.d_opt.apply_gradients(zip(d_grads, d_vars))
+    self.g_opt.apply_gradients(zip(g_grads, g_vars))
+    terms = {f"critic/{k}": v for k, v in d_terms.items()}
+    terms.update({f"generator/{k}": v for k, v in g_terms.items()})
+    terms.update({"critic/loss": d_loss, "generator/loss": g_loss,
+                  "critic/grad_norm": tf.linalg.global_norm(d_grads) * self.replicas,
+                  "generator/grad_norm": tf.linalg.global_norm(g_grads) * self.replicas})
+    return terms
+
   def _run(self, replica_fn, real):
     batch = self.config.batch_size
     z, u = self._noise(batch), self.rng.uniform([batch])
@@ -200,8 +221,21 @@ class Trainer:
     return {k: self.strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None)
             for k, v in per_replica.items()}
 
+  def _update_ema(self):
+    if self.ema is None:
+      return
+    decay = tf.where(self.step < self.config.ema_start, 0.0, self.config.ema_decay)
+    for e, w in zip(self.ema.weights, self.generator.weights):
+      e.assign(decay * e + (1.0 - decay) * w)
+
   def _train_step_fn(self, n_critic):
     real = next(self.iterator)
+    if self.objective.update == "simultaneous":
+      terms = self._run(self._joint_replica, real)
+      self.objective.after_critic_step(self.critic)
+      self._update_ema()
+      self.step.assign_add(1)
+      return terms
     d_terms = self._run(self._critic_replica, real)
     self.objective.after_critic_step(self.critic)
     for _ in tf.range(n_critic - 1):
@@ -210,10 +244,7 @@ class Trainer:
       d_terms = self._run(self._critic_replica, real)
       self.objective.after_critic_step(self.critic)
     g_terms = self._run(self._generator_replica, real)
-    if self.ema is not None:
-      decay = self.config.ema_decay
-      for e, w in zip(self.ema.weights, self.generator.weights):
-        e.assign(decay * e + (1.0 - decay) * w)
+    self._update_ema()
     self.step.assign_add(1)
     terms = {f"critic/{k}": v for k, v in d_terms.items()}
     terms.update({f"generator/{k}": v for k, v in g_terms.items()})
