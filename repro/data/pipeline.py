@@ -10,7 +10,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from repro.data import idx, toy
+from repro.data import fwgan_synthetic, idx, toy
 from repro.data import catalog
 from repro.data.catalog import CELEBA_CROP, dataset_info
 from repro.errors import DataUnavailableError, UsageError
@@ -62,14 +62,23 @@ def _tfds_images(info, split, data_dir, download, seed):
 
 
 def _array_dataset(array, batch_size, seed, shuffle, repeat):
-  """Batches of rows of an in-memory array, reshuffled every epoch by index (small iterator state)."""
+  """Batches of rows of an in-memory array, in a fresh permutation every epoch.
+
+  The permutation of epoch e is a stateless function of (seed, e), so batches do not depend on
+  TensorFlow's global seed or on what else the process has run.
+  """
   table = tf.constant(array)
   n = array.shape[0]
-  ds = tf.data.Dataset.range(n)
-  if shuffle:
-    ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
-  if repeat:
-    ds = ds.repeat()
+  epochs = tf.data.Dataset.counter() if repeat else tf.data.Dataset.range(1)
+
+  def epoch_order(epoch):
+    order = tf.range(n, dtype=tf.int64)
+    if shuffle:
+      order = tf.random.experimental.stateless_shuffle(
+          order, seed=tf.stack([tf.constant(seed, tf.int64), tf.cast(epoch, tf.int64)]))
+    return tf.data.Dataset.from_tensor_slices(order)
+
+  ds = epochs.flat_map(epoch_order)
   return ds.batch(batch_size, drop_remainder=repeat).map(lambda i: tf.gather(table, i))
 
 
@@ -114,10 +123,13 @@ def get_dataset(name, split="train", batch_size=64, seed=0, data_dir=None, downl
   if source == "idx" and name != "fashion_mnist":
     raise UsageError("--source=idx reads Fashion-MNIST IDX files only")
   seed = int(seed)
+  if name in fwgan_synthetic.NAMES:  # f-wgan's fixed 5000 points, its DataLoader order
+    return fwgan_synthetic.get_dataset(name, batch_size, seed, repeat)
   if name == "8gaussians" or name == "swissroll":
     make = toy.eight_gaussians_batch if name == "8gaussians" else toy.swissroll_batch
-    seeds = tf.data.Dataset.random(seed=seed).batch(2)
-    ds = seeds.map(lambda s: make(batch_size, s))
+    # Batch i comes from the stateless seed (seed, i): independent of the global seed.
+    ds = tf.data.Dataset.counter().map(
+        lambda i: make(batch_size, tf.stack([tf.constant(seed, tf.int64), i])))
     return ds if repeat else ds.take(1)
   if name == "25gaussians":
     ds = _array_dataset(toy.twenty_five_gaussians_points(seed), batch_size, seed, shuffle, repeat)

@@ -4,9 +4,14 @@ A paper module supplies `configure(dataset, flags) -> (TrainConfig, Objective, e
 settings per dataset (with sources); flags given on the command line override them.
 """
 
+import os
 import sys
 
 from absl import app, flags
+
+# TensorFlow's C++ INFO/WARNING start-up lines would bury the one-line errors; TF_CPP_MIN_LOG_LEVEL=0
+# in the environment brings them back.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from repro.errors import UsageError, exit_on_error, parse_flags_or_exit
 
@@ -15,24 +20,29 @@ FLAGS = flags.FLAGS
 flags.DEFINE_string("dataset", None, "Dataset name (see repro.data.DATASETS).")
 flags.DEFINE_string("workdir", None, "Folder for checkpoints, TensorBoard events, samples. "
                     "Default: runs/<paper>_<dataset>.")
-flags.DEFINE_integer("steps", None, "Generator steps (default: the paper's).")
-flags.DEFINE_integer("batch_size", None, "Global batch size.")
+flags.DEFINE_integer("steps", None, "Generator steps (default: the paper's).", lower_bound=1)
+flags.DEFINE_integer("batch_size", None, "Global batch size.", lower_bound=1)
 flags.DEFINE_integer("seed", None, "Seed for weights, noise and data order.")
-flags.DEFINE_integer("save_every", None, "Checkpoint every N generator steps.")
-flags.DEFINE_integer("eval_every", None, "Samples (and metrics) every N generator steps.")
-flags.DEFINE_integer("log_every", None, "Progress line and TensorBoard scalars every N steps.")
-flags.DEFINE_integer("n_critic", None, "Critic steps per generator step.")
+flags.DEFINE_integer("save_every", None, "Checkpoint every N generator steps.", lower_bound=1)
+flags.DEFINE_integer("eval_every", None, "Samples (and metrics) every N generator steps.", lower_bound=1)
+flags.DEFINE_integer("log_every", None, "Progress line and TensorBoard scalars every N steps.", lower_bound=1)
+flags.DEFINE_integer("n_critic", None, "Critic steps per generator step.", lower_bound=1)
 flags.DEFINE_float("g_lr", None, "Generator learning rate.")
 flags.DEFINE_float("d_lr", None, "Critic (discriminator) learning rate.")
-flags.DEFINE_integer("z_dim", None, "Noise dimension.")
+flags.DEFINE_integer("z_dim", None, "Noise dimension.", lower_bound=1)
 flags.DEFINE_float("ema_decay", None, "EMA decay of generator weights (0 disables).")
-flags.DEFINE_integer("ema_start", None, "Generator step from which the EMA averages (copies before).")
+flags.DEFINE_integer("ema_start", None, "Generator step from which the EMA averages (copies before).",
+                     lower_bound=0)
 flags.DEFINE_string("data_dir", None, "tfds data dir, or a folder of Fashion-MNIST IDX .gz files.")
 flags.DEFINE_boolean("download", False, "Let tfds download and prepare the dataset.")
 flags.DEFINE_boolean("deterministic", False, "Turn on TensorFlow op determinism.")
 flags.DEFINE_string("strategy", "auto", "auto|one|mirrored|multiworker|tpu")
 flags.DEFINE_integer("cpu_devices", 0, "Split the CPU into N logical devices (testing Mirrored).")
 flags.DEFINE_string("tpu", "", "TPU address for --strategy=tpu.")
+
+flags.register_validator("g_lr", lambda v: v is None or v > 0, "--g_lr must be positive")
+flags.register_validator("d_lr", lambda v: v is None or v > 0, "--d_lr must be positive")
+flags.register_validator("ema_decay", lambda v: v is None or 0 <= v < 1, "--ema_decay must be in [0, 1)")
 
 OVERRIDABLE = ("steps", "batch_size", "seed", "save_every", "eval_every", "log_every", "n_critic",
                "g_lr", "d_lr", "z_dim", "ema_decay",
@@ -51,6 +61,13 @@ def apply_flags(config):
 
 def run_paper(paper, configure, datasets, default_dataset):
   """The `main` of a paper module: pick the paper's config for --dataset, apply flags, train."""
+  app.run(train_main(paper, configure, datasets, default_dataset),
+          flags_parser=parse_flags_or_exit)
+  sys.exit(0)
+
+
+def train_main(paper, configure, datasets, default_dataset):
+  """The absl `main(argv)` behind `run_paper`, for paper modules that add other modes."""
 
   @exit_on_error
   def main(argv):
@@ -79,5 +96,4 @@ def run_paper(paper, configure, datasets, default_dataset):
     trainer.train()
     return 0
 
-  app.run(main, flags_parser=parse_flags_or_exit)
-  sys.exit(0)
+  return main

@@ -32,6 +32,8 @@ class Objective:
   # "alternating": n_critic critic updates, then a generator update; "simultaneous": one update of
   # both from the same real batch and noise (Coulomb GAN; n_critic is ignored).
   update = "alternating"
+  # False: the objective has no adversary to train (the trainer runs generator steps only).
+  trains_critic = True
 
   def critic_loss(self, critic, inputs: StepInputs):
     raise NotImplementedError

@@ -29,8 +29,10 @@ from repro.train.objective import Objective, StepInputs
 def _optimizer(config, side):
   lr = getattr(config, f"{side}_lr")
   if config.optimizer == "rmsprop":
-    # PyTorch RMSprop defaults (WassersteinGAN main.py): alpha 0.99, eps 1e-8.
-    return keras.optimizers.RMSprop(lr, rho=0.99, epsilon=1e-8, name=f"{side}_opt")
+    # PyTorch RMSprop defaults (WassersteinGAN main.py, f-wgan kl_wgan.py): alpha 0.99, eps 1e-8
+    # added *outside* the square root, lr·g / (sqrt(v) + 1e-8). Keras adds epsilon inside,
+    # lr·g / sqrt(v + epsilon), so epsilon = 1e-8² gives the same floor (within a factor √2).
+    return keras.optimizers.RMSprop(lr, rho=0.99, epsilon=1e-16, name=f"{side}_opt")
   return keras.optimizers.Adam(lr, beta_1=getattr(config, f"{side}_beta1"),
                                beta_2=getattr(config, f"{side}_beta2"), epsilon=1e-8,
                                name=f"{side}_opt")
@@ -47,6 +49,17 @@ def _check_workdir(workdir):
     raise UsageError(f"cannot write to --workdir {workdir}: {e.strerror}; choose a writable folder")
 
 
+def _add_weight_penalty(loss, terms, model):
+  """Adds a network's Keras regularization losses (kernel_regularizer) to its own loss, as
+  `model.fit` does; logged as `weight_penalty`. Networks without regularizers are unchanged."""
+  penalties = model.losses
+  if not penalties:
+    return loss
+  penalty = tf.add_n([tf.cast(p, loss.dtype) for p in penalties])
+  terms["weight_penalty"] = penalty
+  return loss + penalty
+
+
 def _write_atomic(path, text):
   tmp = path + ".tmp"
   with open(tmp, "w") as f:
@@ -59,6 +72,8 @@ class Trainer:
 
   eval_fn(trainer, step) -> {name: float} runs every `eval_every` steps; with
   best_metric=(name, "min"|"max") the best-scoring weights are kept in `workdir/best`.
+  models: None (build `config.arch`), (generator, critic), or a function config -> (generator,
+  critic) called under the strategy scope after flags are applied.
   """
 
   def __init__(self, config: TrainConfig, objective: Objective, workdir, strategy=None,
@@ -81,6 +96,7 @@ class Trainer:
       tf.config.experimental.enable_op_determinism()
     if self.chief:
       _check_workdir(workdir)
+    keras.utils.set_random_seed(config.seed)  # before the data: tfds shuffling uses the global seed
     dataset = data.get_dataset(config.dataset, "train", config.batch_size, config.seed,
                                data_dir=config.data_dir or None, download=config.download,
                                source=config.source)
@@ -89,6 +105,8 @@ class Trainer:
     with self.strategy.scope():
       if models is None:
         models = build_models(config.arch, self.info.shape, config.z_dim, **config.model)
+      elif callable(models):   # a function config -> (generator, critic), built under the scope
+        models = models(config)
       self.generator, self.critic = models
       self.g_opt, self.d_opt = _optimizer(config, "g"), _optimizer(config, "d")
       self.g_opt.build(self.generator.trainable_variables)
@@ -117,6 +135,7 @@ class Trainer:
     self.writer = (tf.summary.create_file_writer(os.path.join(workdir, "tensorboard"))
                    if self.chief else tf.summary.create_noop_writer())
     self._stop_signal = None
+    self._real_preview = None
     self._fixed_z = self._draw_fixed_noise(64 if self.info.kind == "image" else 1000)
     self._train_step = tf.function(self._train_step_fn)
 
@@ -175,6 +194,7 @@ class Trainer:
     variables = self.critic.trainable_variables
     with tf.GradientTape() as tape:
       loss, terms = self.objective.critic_loss(self.critic, self._inputs(real, fake, (z, u, seed)))
+      loss = _add_weight_penalty(loss, terms, self.critic)
       scaled = loss / self.replicas
     grads = tape.gradient(scaled, variables)
     self.d_opt.apply_gradients(zip(grads, variables))
@@ -187,6 +207,7 @@ class Trainer:
       fake = self.generator(z, training=True)
       loss, terms = self.objective.generator_loss(self.critic,
                                                   self._inputs(real, fake, (z, u, seed)))
+      loss = _add_weight_penalty(loss, terms, self.generator)
       scaled = loss / self.replicas
     grads = tape.gradient(scaled, variables)
     self.g_opt.apply_gradients(zip(grads, variables))
@@ -201,6 +222,8 @@ class Trainer:
       inputs = self._inputs(real, fake, (z, u, seed))
       d_loss, d_terms = self.objective.critic_loss(self.critic, inputs)
       g_loss, g_terms = self.objective.generator_loss(self.critic, inputs)
+      d_loss = _add_weight_penalty(d_loss, d_terms, self.critic)
+      g_loss = _add_weight_penalty(g_loss, g_terms, self.generator)
       d_scaled, g_scaled = d_loss / self.replicas, g_loss / self.replicas
     d_grads = d_tape.gradient(d_scaled, d_vars)
     g_grads = g_tape.gradient(g_scaled, g_vars)
@@ -214,7 +237,7 @@ class Trainer:
     return terms
 
   def _run(self, replica_fn, real):
-    batch = self.config.batch_size
+    batch = tf.shape(real)[0]   # = batch_size, except a dataset's smaller last batch of an epoch
     z, u = self._noise(batch), self.rng.uniform([batch])
     seed = self.rng.make_seeds(1)[:, 0]
     per_replica = self.strategy.run(replica_fn, args=(real, z, u, seed))
@@ -230,6 +253,11 @@ class Trainer:
 
   def _train_step_fn(self, n_critic):
     real = next(self.iterator)
+    if not self.objective.trains_critic:   # e.g. Sinkhorn in pixel space: generator steps only
+      terms = self._run(self._generator_replica, real)
+      self._update_ema()
+      self.step.assign_add(1)
+      return {f"generator/{k}": v for k, v in terms.items()}
     if self.objective.update == "simultaneous":
       terms = self._run(self._joint_replica, real)
       self.objective.after_critic_step(self.critic)
@@ -264,9 +292,10 @@ class Trainer:
     if self.info.kind == "image":
       picture = images.image_grid(fake)
     else:
-      real = np.concatenate([next(self.iterator).numpy() for _ in range(
-          max(1, 1000 // self.config.batch_size))])
-      picture = images.scatter_image(real, fake)
+      if self._real_preview is None:  # its own stream: the training iterator must not advance
+        preview = data.get_dataset(self.config.dataset, "train", 1000, self.config.seed + 1)
+        self._real_preview = next(iter(preview)).numpy()
+      picture = images.scatter_image(self._real_preview, fake)
     images.write_png(os.path.join(self.workdir, "samples", f"step_{step:07d}.png"), picture)
     with self.writer.as_default():
       tf.summary.image("samples", picture[None], step=step)
