@@ -27,6 +27,9 @@ DATASETS = {
     "25gaussians": DatasetInfo("25gaussians", (2,), "points"),
     "swissroll": DatasetInfo("swissroll", (2,), "points"),
 }
+# KL-WGAN's six 2-D sets (ermongroup/f-wgan synthetic/datasets.py): repro/data/fwgan_synthetic.py.
+DATASETS.update({name: DatasetInfo(name, (2,), "points")
+                 for name in ("mog", "banana", "ring", "square", "cosine", "funnel")})
 
 # DCGAN-tensorflow (the base of TTUR's DCGAN_FID_batched, also used by Coulomb GAN and FOGAN) crops
 # CelebA to the central 108x108 and resizes to 64x64 (`--input_height=108 --crop`).

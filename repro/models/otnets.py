@@ -1,0 +1,60 @@
+"""Critic-side networks of the regularized-OT GAN (Sanjabi et al. 2018): the paper publishes no code
+and its architectures are not in any source we have, so these reuse the suite's DCGAN / MLP bodies.
+
+* `dual_potentials(phi, psi)`: one Keras model [x, y] -> [φ(x), ψ(y)] holding both potential
+  networks (the trainer optimises them together as "the critic").
+* `feature_critic(body, dim)`: a body network with a linear head to `dim` features, for mini-batch
+  Sinkhorn in a learned feature space (features are L2-normalised by the objective).
+* `no_critic(shape)`: a weightless stand-in for objectives without an adversary (pixel Sinkhorn).
+"""
+
+import keras
+
+from repro.models import layers
+from repro.models.dcgan import dcgan_critic
+from repro.models.mlp import mlp
+
+
+def dual_potentials(phi, psi, shape):
+  x, y = keras.Input(shape, name="real"), keras.Input(shape, name="fake")
+  return keras.Model([x, y], [phi(x), psi(y)], name="dual_potentials")
+
+
+def feature_critic(body, dim, init="dcgan"):
+  """`body` minus its scalar output layer, then Dense(dim)."""
+  hidden = body.layers[-2].output
+  out = layers.dense(dim, init, output=True, name="features")(hidden)
+  return keras.Model(body.input, out, name="feature_critic")
+
+
+def no_critic(shape):
+  x = keras.Input(shape)
+  return keras.Model(x, keras.layers.Identity()(x), name="no_critic")
+
+
+def image_critics(kind, image_size, channels, width, kernel_size, feature_dim=0):
+  """kind: "dual" (two DCGAN critics as φ, ψ), "feature" (a DCGAN body with `feature_dim` outputs)
+  or "none"."""
+  shape = (image_size, image_size, channels)
+  if kind == "dual":
+    make = lambda name: keras.Model(*_io(dcgan_critic(image_size, channels, width, "none",
+                                                      kernel_size)), name=name)
+    return dual_potentials(make("phi"), make("psi"), shape)
+  if kind == "feature":
+    return feature_critic(dcgan_critic(image_size, channels, width, "none", kernel_size),
+                          feature_dim)
+  return no_critic(shape)
+
+
+def point_critics(kind, data_dim, hidden, feature_dim=0):
+  """The same for vector data with gan_toy.py-style ReLU MLPs."""
+  if kind == "dual":
+    return dual_potentials(mlp(data_dim, 1, hidden, name="phi"), mlp(data_dim, 1, hidden,
+                                                                    name="psi"), (data_dim,))
+  if kind == "feature":
+    return feature_critic(mlp(data_dim, 1, hidden), feature_dim, init="keras")
+  return no_critic((data_dim,))
+
+
+def _io(model):
+  return model.input, model.output

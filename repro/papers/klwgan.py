@@ -1,0 +1,348 @@
+"""KL-WGAN (Song & Ermon, ICML 2020, "Bridging the Gap Between f-GANs and Wasserstein GANs",
+https://arxiv.org/abs/1910.09779), with its hinge baseline.
+
+  python -m repro.papers.klwgan --dataset=mog [--loss=kl|hinge]          # one 2-D run
+  python -m repro.papers.klwgan --table=synthetic [--runs=4] [--epochs=500] [--sets=mog,ring]
+  python -m repro.papers.klwgan --dataset=cifar10 [--loss=kl --temperature=5]   # GPU
+
+Sources: ermongroup/f-wgan `synthetic/kl_wgan.py` (2-D training), `synthetic/datasets.py` (data),
+`synthetic/generative_modeling_plots.ipynb` (evaluation and the reported table),
+`image_generation/train_C10U.sh`, `train_fns.py`, `utils.py`, `BigGAN.py` (images).
+Hardware: the 2-D sets run on a 2-core CPU (see `papers/klwgan_synthetic.md` for measured times);
+the image configs are meant for a GPU (~97k generator steps of a BigGAN ResNet).
+"""
+
+import json
+import os
+import time
+
+from absl import app, flags
+import numpy as np
+
+from repro.data import fwgan_synthetic
+from repro.errors import UsageError, exit_on_error, parse_flags_or_exit
+from repro.train.cli import train_main
+from repro.train.config import TrainConfig
+from repro.train.objective import Objective
+
+flags.DEFINE_enum("loss", "kl", ["kl", "hinge"], "kl: KL-WGAN; hinge: the hinge baseline "
+                  "(the paper's 'WGAN' in the synthetic table).")
+flags.DEFINE_float("temperature", None, "KL-WGAN temperature T (default 1 on 2-D sets as "
+                   "kl_wgan.py, 5 on images as train_C10U.sh --loss_type kl_5).")
+flags.DEFINE_string("table", "", "'synthetic': train hinge and KL-WGAN on the six 2-D sets and "
+                    "print the paper's table next to ours.")
+flags.DEFINE_integer("runs", 4, "Runs per table cell (the notebook: 4 for MMD, the first 2 "
+                     "for the log-likelihood).")
+flags.DEFINE_integer("epochs", None, "Epochs over the 5000 training points (default 500, "
+                     "kl_wgan.py num_epochs); 20 generator steps each.")
+flags.DEFINE_string("sets", "", "Comma-separated subset of the 2-D sets for --table "
+                    "(default all six).")
+
+FLAGS = flags.FLAGS
+PAPER = "klwgan"
+SYNTHETIC = fwgan_synthetic.NAMES
+IMAGES = ("cifar10", "celeb_a", "mnist", "fashion_mnist")
+DATASETS = SYNTHETIC + IMAGES
+
+# The paper's synthetic table: f-wgan synthetic/generative_modeling_plots.ipynb, cell 4 output
+# (LaTeX rows). Log-likelihood: mean ± s.e. over runs 0-1; MMD x 1e3: over runs 0-3.
+PAPER_TABLE = {
+    "loglik": {
+        "hinge": {"mog": (-2.61, 0.03), "banana": (-3.59, 0.00), "ring": (-4.26, 0.01),
+                  "square": (-3.71, 0.01), "cosine": (-3.99, 0.01), "funnel": (-3.57, 0.00)},
+        "kl": {"mog": (-2.54, 0.00), "banana": (-3.61, 0.03), "ring": (-4.25, 0.00),
+               "square": (-3.71, 0.01), "cosine": (-3.98, 0.00), "funnel": (-3.57, 0.00)}},
+    "mmd": {
+        "hinge": {"mog": (21.70, 5.77), "banana": (2.94, 0.59), "ring": (2.25, 0.42),
+                  "square": (2.05, 0.40), "cosine": (1.23, 0.40), "funnel": (1.27, 0.27)},
+        "kl": {"mog": (7.03, 2.97), "banana": (1.61, 0.16), "ring": (1.33, 0.18),
+               "square": (1.18, 0.18), "cosine": (1.20, 0.27), "funnel": (1.26, 0.34)}},
+}
+LOGLIK_RUNS = 2   # notebook cell 4: lld_dict[key][:2]
+
+
+class KLWGANObjective(Objective):
+  """KL-WGAN (loss="kl", temperature T) or the hinge baseline (loss="hinge")."""
+
+  def __init__(self, loss="kl", temperature=1.0, real_batches="fresh"):
+    if loss not in ("kl", "hinge"):
+      raise UsageError(f"--loss must be kl or hinge, got {loss!r}")
+    if loss == "kl" and not (temperature is not None and temperature > 0 and
+                             np.isfinite(temperature)):
+      raise UsageError(f"--temperature must be a positive finite number, got {temperature!r}")
+    self.loss = loss
+    self.temperature = float(temperature) if loss == "kl" else None
+    self.critic_real_batches = real_batches
+    self.name = "klwgan" if loss == "kl" else "hinge"
+
+  def critic_loss(self, critic, inputs):
+    from repro.losses import klwgan  # pylint: disable=g-import-not-at-top
+    d_real = critic(inputs.real, training=True)      # kl_wgan.py: dis_real first, then dis_fake
+    d_fake = critic(inputs.fake, training=True)
+    if self.loss == "kl":
+      real_term, fake_term = klwgan.discriminator_loss_terms(d_real, d_fake, self.temperature)
+      estimate = klwgan.kl_divergence_estimate(d_real, d_fake)
+    else:
+      real_term, fake_term = klwgan.hinge_discriminator_loss_terms(d_real, d_fake)
+      estimate = klwgan.hinge_divergence_estimate(d_real, d_fake)
+    return real_term + fake_term, {"loss_real": real_term, "loss_fake": fake_term,
+                                   "divergence_estimate": estimate}
+
+  def generator_loss(self, critic, inputs):
+    from repro.losses import klwgan  # pylint: disable=g-import-not-at-top
+    d_fake = critic(inputs.fake, training=True)   # the critic stays in training mode (kl_wgan.py)
+    if self.loss == "kl":
+      return klwgan.generator_loss(d_fake, self.temperature), {}
+    return klwgan.hinge_generator_loss(d_fake), {}
+
+
+# ---- settings ------------------------------------------------------------------------------------
+
+def synthetic_config(dataset, epochs=500, seed=0):
+  """synthetic/kl_wgan.py `train_network`."""
+  steps = epochs * fwgan_synthetic.batches_per_epoch()   # 20 loader batches (19 x 256 + 136)/epoch
+  return TrainConfig(
+      dataset=dataset, arch="fwgan_mlp", z_dim=2,        # noise_dim = 2; Generator/Discriminator
+      batch_size=fwgan_synthetic.BATCH_SIZE,             # DataLoader(batch_size=256), no shuffle
+      steps=steps,                                       # num_epochs=500
+      n_critic=5,                                        # `for i in range(5)` critic steps
+      optimizer="rmsprop", g_lr=2e-4, d_lr=2e-4,         # optim.RMSprop(lr=0.0002) for G and D
+      seed=seed,
+      save_every=max(1, steps // 10), eval_every=max(1, steps // 10),
+      log_every=max(1, steps // 50))
+
+
+# Training-set sizes, to turn train_C10U.sh's 500 epochs into generator steps: BigGAN-PyTorch loads
+# batch_size * num_D_steps = 256 images per generator step and drops the last incomplete batch.
+_TRAIN_SIZE = {"cifar10": 50000, "celeb_a": 162770, "mnist": 60000, "fashion_mnist": 60000}
+
+
+def image_config(dataset):
+  """image_generation/train_C10U.sh (unconditional CIFAR-10, BigGAN-PyTorch flags)."""
+  size = {"cifar10": 32, "celeb_a": 64}.get(dataset, 28)
+  return TrainConfig(
+      dataset=dataset, arch="biggan_snresnet",
+      model=dict(ch=64, image_size=size),        # --G_ch/--D_ch default 64; BigGAN G_arch/D_arch
+      z_dim=128,                                 # --dim_z default 128, z ~ N(0, I)
+      batch_size=64,                             # --batch_size 64
+      steps=500 * (_TRAIN_SIZE[dataset] // (64 * 4)),   # --num_epochs 500, 4 D batches/G step
+      n_critic=4,                                # --num_D_steps 4 (a fresh real batch each)
+      optimizer="adam", g_lr=2e-4, d_lr=2e-4,    # --G_lr 2e-4 --D_lr 2e-4
+      g_beta1=0.0, g_beta2=0.999, d_beta1=0.0, d_beta2=0.999,   # utils.py B1 0, B2 0.999
+      ema_decay=0.9999, ema_start=1000,          # --ema --use_ema --ema_start 1000, decay 0.9999
+      seed=2,                                    # --seed 2
+      save_every=2000,                           # --save_every 2000
+      eval_every=5000,                           # --test_every 5000
+      log_every=100)
+
+
+def model_factory(config):
+  """(generator, critic) for a config, built by the trainer under its strategy scope."""
+  from repro.data import dataset_info  # pylint: disable=g-import-not-at-top
+  from repro.models import snmodels  # pylint: disable=g-import-not-at-top
+  if config.arch == "fwgan_mlp":
+    return snmodels.fwgan_mlp_generator(config.z_dim), snmodels.fwgan_mlp_critic()
+  shape = dataset_info(config.dataset).shape
+  ch = config.model.get("ch", 64)
+  return (snmodels.biggan_generator(shape[0], shape[2], config.z_dim, ch),
+          snmodels.biggan_critic(shape[0], shape[2], ch))
+
+
+def synthetic_eval_fn(dataset):
+  """KDE log-likelihood and MMD x 1e3 of 5000 generated points vs the 5000 evaluation points
+  (drawn for the run's --seed)."""
+  cache = {}
+
+  def eval_fn(trainer, step):
+    del step
+    seed = trainer.config.seed
+    if seed not in cache:
+      cache[seed] = fwgan_synthetic.evaluation_points(dataset, seed)
+    return evaluate_samples(trainer.sample(fwgan_synthetic.EVAL_SIZE, use_ema=False), cache[seed])
+
+  return eval_fn
+
+
+def evaluate_samples(generated, reference):
+  from repro.metrics import toy  # pylint: disable=g-import-not-at-top
+  generated = np.asarray(generated, np.float64)
+  if not np.all(np.isfinite(generated)):
+    return {"loglik": float("nan"), "mmd_x1e3": float("nan")}
+  return {"loglik": toy.kde_log_likelihood(generated, reference),
+          "mmd_x1e3": 1e3 * toy.mmd_klwgan(generated, reference)}
+
+
+def configure(dataset, loss=None, temperature=None, epochs=None):
+  """(TrainConfig, objective, trainer extras) of one run."""
+  parsed = FLAGS.is_parsed()
+  loss = loss or (FLAGS.loss if parsed else "kl")
+  if temperature is None and parsed:
+    temperature = FLAGS.temperature
+  if epochs is None and parsed:
+    epochs = FLAGS.epochs
+  if dataset in SYNTHETIC:
+    config = synthetic_config(dataset, epochs or 500)
+    objective = KLWGANObjective(loss, 1.0 if temperature is None else temperature,  # kl_wgan.py T=1
+                                real_batches="shared")   # kl_wgan.py: one x for the 5 critic steps
+    return config, objective, dict(models=model_factory,
+                                   eval_fn=synthetic_eval_fn(dataset))
+  config = image_config(dataset)
+  if epochs:
+    config = config.replace(steps=epochs * (_TRAIN_SIZE[dataset] // (64 * 4)))
+  objective = KLWGANObjective(loss, 5.0 if temperature is None else temperature)  # --loss_type kl_5
+  return config, objective, dict(models=model_factory)
+
+
+# ---- the synthetic table -------------------------------------------------------------------------
+
+def train_cell(dataset, loss, seed, epochs, workdir, quiet=True):
+  """Trains one (set, loss, run) cell as kl_wgan.py and scores it as the notebook; cached in
+  `workdir/result.json` (a finished cell is not retrained)."""
+  from repro.train.trainer import Trainer  # pylint: disable=g-import-not-at-top
+  import keras  # pylint: disable=g-import-not-at-top
+  path = os.path.join(workdir, "result.json")
+  if os.path.exists(path):
+    with open(path) as f:
+      result = json.load(f)
+    if result.get("epochs") == epochs:
+      return result
+  config = synthetic_config(dataset, epochs, seed)
+  objective = KLWGANObjective(loss, 1.0, real_batches="shared")
+  keras.backend.clear_session()
+  wall, cpu = time.time(), time.process_time()
+  trainer = Trainer(config, objective, workdir, models=model_factory, quiet=quiet)
+  trainer.train()
+  generated = trainer.sample(fwgan_synthetic.EVAL_SIZE, use_ema=False)
+  result = evaluate_samples(generated, fwgan_synthetic.evaluation_points(dataset, seed))
+  result.update(dataset=dataset, loss=loss, seed=seed, epochs=epochs, steps=config.steps,
+                cpu_seconds=time.process_time() - cpu, wall_seconds=time.time() - wall)
+  os.makedirs(workdir, exist_ok=True)
+  np.save(os.path.join(workdir, "generated.npy"), generated)   # kl_wgan.py saves G_x too
+  with open(path, "w") as f:
+    json.dump(result, f, indent=1)
+  return result
+
+
+def _mean_se(values):
+  """Notebook: mean and np.std(values) / sqrt(n) (population std)."""
+  values = np.asarray(values, np.float64)
+  return float(np.mean(values)), float(np.std(values) / np.sqrt(len(values)))
+
+
+def summarize(results, sets):
+  """{metric: {loss: {set: (mean, se, n)}}} with the notebook's run subsets."""
+  table = {"loglik": {"hinge": {}, "kl": {}}, "mmd": {"hinge": {}, "kl": {}}}
+  for loss in ("hinge", "kl"):
+    for name in sets:
+      cell = sorted((r for r in results if r["dataset"] == name and r["loss"] == loss),
+                    key=lambda r: r["seed"])
+      if not cell:
+        continue
+      lik = [r["loglik"] for r in cell[:LOGLIK_RUNS]]
+      mmd = [r["mmd_x1e3"] for r in cell]
+      table["loglik"][loss][name] = _mean_se(lik) + (len(lik),)
+      table["mmd"][loss][name] = _mean_se(mmd) + (len(mmd),)
+  return table
+
+
+def format_table(table, sets, header=""):
+  lines = [header] if header else []
+  lines += ["| metric | set | WGAN (hinge) paper | WGAN (hinge) ours | KL-WGAN paper | KL-WGAN ours |",
+            "|---|---|---|---|---|---|"]
+  for metric, label, digits in (("loglik", "log-lik ↑", 2), ("mmd", "MMD×1e3 ↓", 2)):
+    for name in sets:
+      row = [label, fwgan_synthetic.TITLES[name]]
+      for loss in ("hinge", "kl"):
+        p_mean, p_se = PAPER_TABLE[metric][loss][name]
+        row.append(f"{p_mean:.{digits}f} ± {p_se:.{digits}f}")
+        ours = table[metric][loss].get(name)
+        row.append(f"{ours[0]:.{digits}f} ± {ours[1]:.{digits}f} (n={ours[2]})" if ours else "—")
+      lines.append("| " + " | ".join(row) + " |")
+  return "\n".join(lines)
+
+
+def run_table(sets, runs, epochs, workdir):
+  results, start = [], time.time()
+  total = len(sets) * 2 * runs
+  for name in sets:
+    for loss in ("hinge", "kl"):
+      for seed in range(runs):
+        cell_dir = os.path.join(workdir, f"{name}_{loss}_run{seed}")
+        r = train_cell(name, loss, seed, epochs, cell_dir)
+        results.append(r)
+        print(f"[{len(results)}/{total}] {name:7s} {loss:5s} run {seed}: log-lik {r['loglik']:.3f}"
+              f"  MMD×1e3 {r['mmd_x1e3']:.2f}  ({r['cpu_seconds']:.0f} s CPU, "
+              f"{r['wall_seconds']:.0f} s wall)  [{time.time() - start:.0f} s so far]", flush=True)
+  table = summarize(results, sets)
+  cpu = sum(r["cpu_seconds"] for r in results)
+  wall = sum(r["wall_seconds"] for r in results)
+  header = (f"KL-WGAN synthetic table: {epochs} epochs ({epochs * 20} generator steps) per run, "
+            f"{runs} run(s) per cell (seeds 0..{runs - 1}); log-lik over the first "
+            f"{min(runs, LOGLIK_RUNS)} run(s), MMD over all; mean ± np.std/sqrt(n) as the notebook."
+            f"\nTraining time of these {len(results)} runs: {cpu / 3600:.2f} CPU hours, "
+            f"{wall / 3600:.2f} wall hours (per run: {cpu / len(results):.0f} s CPU, "
+            f"{wall / len(results):.0f} s wall).\n")
+  text = format_table(table, sets, header)
+  print(text, flush=True)
+  mog = table["mmd"]
+  if "mog" in sets and mog["kl"].get("mog") and mog["hinge"].get("mog"):
+    verdict = "beats" if mog["kl"]["mog"][0] < mog["hinge"]["mog"][0] else "does NOT beat"
+    print(f"\nMoG MMD: KL-WGAN {verdict} the hinge baseline "
+          f"({mog['kl']['mog'][0]:.2f} vs {mog['hinge']['mog'][0]:.2f}; paper 7.03 vs 21.70).")
+  with open(os.path.join(workdir, "table.md"), "w") as f:
+    f.write(text + "\n")
+  with open(os.path.join(workdir, "table.json"), "w") as f:
+    json.dump({"epochs": epochs, "runs": runs, "results": results,
+               "table": {m: {l: {k: list(v) for k, v in d.items()} for l, d in t.items()}
+                         for m, t in table.items()}}, f, indent=1)
+  return table
+
+
+def _parse_sets(text):
+  if not text:
+    return SYNTHETIC
+  sets = tuple(s.strip() for s in text.split(",") if s.strip())
+  unknown = [s for s in sets if s not in SYNTHETIC]
+  if unknown or not sets:
+    raise UsageError(f"--sets: unknown set(s) {', '.join(unknown) or '(none)'}; "
+                     f"choose from {', '.join(SYNTHETIC)}")
+  return sets
+
+
+def validate_flags():
+  """Checks the paper's own flags; returns the --table sets (or None to train one run)."""
+  if FLAGS.epochs is not None and FLAGS.epochs < 1:
+    raise UsageError(f"--epochs must be a positive integer, got {FLAGS.epochs}")
+  if FLAGS.temperature is not None and not (FLAGS.temperature > 0 and
+                                            np.isfinite(FLAGS.temperature)):
+    raise UsageError(f"--temperature must be a positive number, got {FLAGS.temperature}")
+  if not FLAGS.table:
+    return None
+  if FLAGS.table != "synthetic":
+    raise UsageError(f"--table must be 'synthetic', got {FLAGS.table!r}")
+  if FLAGS.runs < 1:
+    raise UsageError(f"--runs must be a positive integer, got {FLAGS.runs}")
+  if FLAGS.loss != "kl" or FLAGS.temperature is not None:
+    raise UsageError("--table=synthetic trains both losses at T = 1 (kl_wgan.py); "
+                     "drop --loss/--temperature")
+  return _parse_sets(FLAGS.sets)
+
+
+def main():
+  train = train_main(PAPER, configure, DATASETS, default_dataset="mog")
+
+  @exit_on_error
+  def dispatch(argv):
+    sets = validate_flags()
+    if sets is None:
+      return train(argv)
+    if len(argv) > 1:
+      raise UsageError(f"unexpected arguments {' '.join(argv[1:])}; flags look like --name=value")
+    run_table(sets, FLAGS.runs, FLAGS.epochs or 500, FLAGS.workdir or "runs/klwgan_table")
+    return 0
+
+  app.run(dispatch, flags_parser=parse_flags_or_exit)
+
+
+if __name__ == "__main__":
+  main()
