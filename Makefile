@@ -13,7 +13,7 @@ PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3 2>/dev
 VENV := .venv
 VENV_PY := $(VENV)/bin/python3
 STAMP := $(VENV)/.installed
-DEMO_STEPS ?= 600
+DEMO_STEPS ?= 500
 FMNIST_DIR := /usr/share/datasets/fashion-mnist
 FMNIST := $(FMNIST_DIR)/train-images-idx3-ubyte.gz
 BAZEL ?= bazel
@@ -68,7 +68,8 @@ data:
 	fi
 
 demo: setup data
-	$(VENV_PY) -m repro.papers.wgan --dataset=fashion_mnist --variant=gp --workdir=runs/demo --steps=$(DEMO_STEPS)
+	$(VENV_PY) -m repro.papers.wgan --dataset=fashion_mnist --variant=gp --workdir=runs/demo --steps=$(DEMO_STEPS) \
+	  --eval_every=100 --save_every=100
 
 # Data is installed when that is cheap (file present or apt-get usable); the tfds download is not
 # attempted here and a failure only warns, because tests must not depend on the real data set.

@@ -7,7 +7,7 @@ settings per dataset (with sources); flags given on the command line override th
 import os
 import sys
 
-from absl import app, flags
+from absl import app, flags, logging
 
 # TensorFlow's C++ INFO/WARNING start-up lines would bury the one-line errors; TF_CPP_MIN_LOG_LEVEL=0
 # in the environment brings them back.
@@ -71,6 +71,8 @@ def train_main(paper, configure, datasets, default_dataset):
 
   @exit_on_error
   def main(argv):
+    if not FLAGS["verbosity"].present:  # library INFO chatter (checkpoint sharding...) off by default
+      logging.set_verbosity(logging.WARNING)
     if len(argv) > 1:
       raise UsageError(f"unexpected arguments {' '.join(argv[1:])}; flags look like --name=value")
     dataset = FLAGS.dataset or default_dataset
