@@ -79,6 +79,24 @@ def test_agrees_with_scipy_sqrtm_on_random_stats():
   assert abs(ours - ref) < 1e-6 * abs(ref)
 
 
+@pytest.mark.parametrize("zeros1,zeros2", [(0, 0), (3, 0), (0, 4), (3, 4), (5, 5)])
+def test_commuting_covariances_closed_form(zeros1, zeros2):
+  # sigma1 = Q diag(a) Q^T, sigma2 = Q diag(b) Q^T commute: Tr sqrt(sigma1 sigma2) = sum sqrt(a b).
+  # Zeros in a or b make a covariance singular (every code path: Cholesky of sigma1, of sigma2,
+  # or eigh when both are singular).
+  rng = np.random.default_rng(7)
+  d = 12
+  q, _ = np.linalg.qr(rng.normal(size=(d, d)))
+  a, b = rng.uniform(0.5, 3.0, d), rng.uniform(0.5, 3.0, d)
+  a[:zeros1] = 0.0
+  b[d - zeros2:] = 0.0
+  s1, s2 = (q * a) @ q.T, (q * b) @ q.T
+  s1, s2 = 0.5 * (s1 + s1.T), 0.5 * (s2 + s2.T)
+  mu1, mu2 = rng.normal(size=d), rng.normal(size=d)
+  expected = float(np.sum((mu1 - mu2) ** 2) + a.sum() + b.sum() - 2 * np.sum(np.sqrt(a * b)))
+  assert abs(fid.frechet_distance(mu1, s1, mu2, s2) - expected) < 1e-9 * expected
+
+
 def test_zero_for_identical_statistics_and_singular_covariance():
   rng = np.random.default_rng(2)
   acts = rng.normal(size=(20, 50))  # rank-deficient covariance (n < d)
@@ -154,11 +172,11 @@ def test_eps_fallback(monkeypatch):
   calls = []
   real = fid.trace_sqrt_product
 
-  def flaky(s1, s2):
+  def flaky(s1, s2, factors=None):
     calls.append((s1.copy(), s2.copy()))
     if len(calls) == 1:
       raise np.linalg.LinAlgError("Eigenvalues did not converge")
-    return real(s1, s2)
+    return real(s1, s2, factors)
 
   monkeypatch.setattr(fid, "trace_sqrt_product", flaky)
   with pytest.warns(RuntimeWarning, match="adding 0.001"):

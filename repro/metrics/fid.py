@@ -6,14 +6,15 @@ Reference implementation: TTUR ``fid.py`` (bioinf-jku/TTUR, ``calculate_frechet_
 
 TTUR takes ``scipy.linalg.sqrtm`` of the non-symmetric product and, if the result is not finite,
 retries with ``eps * I`` added to both covariances. Here the trace term is computed as in TF-GAN's
-``classifier_metrics.trace_sqrt_product``: with A = sqrt(sigma1) (symmetric, from ``np.linalg.eigh``),
-sigma1 sigma2 = A (A sigma2) has the same eigenvalues as the symmetric PSD matrix A sigma2 A, so
+``classifier_metrics.trace_sqrt_product``: for any factor sigma1 = B B^T (Cholesky, or sqrt(sigma1)
+from ``np.linalg.eigh`` when sigma1 is singular), sigma1 sigma2 has the same eigenvalues as the
+symmetric PSD matrix B^T sigma2 B, so
 
-    Tr sqrt(sigma1 sigma2) = sum_i sqrt(lambda_i(A sigma2 A)).
+    Tr sqrt(sigma1 sigma2) = sum_i sqrt(lambda_i(B^T sigma2 B)).
 
-Only symmetric eigendecompositions are needed (about 10x faster than ``sqrtm`` at d = 2048, and no
-complex round-off). Negative eigenvalues from round-off are clipped to 0, and in the last step
-eigenvalues below ``max_eigenvalue * d * machine_eps`` (``np.linalg.matrix_rank``'s tolerance)
+Only a Cholesky factorisation and a symmetric eigenvalue computation are needed (no eigenvectors,
+no complex round-off; see ``bench/bench_fid.py`` for the speed against ``sqrtm``). Negative
+eigenvalues from round-off are clipped to 0, and in the last step eigenvalues below ``max_eigenvalue * d * machine_eps`` (``np.linalg.matrix_rank``'s tolerance)
 count as 0, so singular covariances (fewer samples than features) get no sqrt-of-round-off bias.
 TTUR's ``eps`` fallback is kept for when the eigendecomposition fails or the result is not finite.
 
@@ -50,21 +51,63 @@ def _symmetric_sqrt(matrix):
   return (v * np.sqrt(w)) @ v.T
 
 
-def trace_sqrt_product(sigma1, sigma2):
-  """Tr sqrt(sigma1 sigma2) for symmetric PSD matrices, as TF-GAN's ``trace_sqrt_product``.
+def _symmetrize(s, block=256):
+  """(0.5 (s + s^T), max |s - s^T|), in cache-friendly blocks (a plain s.T pass is strided)."""
+  d = s.shape[0]
+  out = np.empty_like(s)
+  asym = 0.0
+  for i in range(0, d, block):
+    for j in range(i, d, block):
+      a, b = s[i:i + block, j:j + block], s[j:j + block, i:i + block].T
+      if a.size:
+        asym = max(asym, float(np.max(np.abs(a - b))))
+      out[i:i + block, j:j + block] = 0.5 * (a + b)
+      out[j:j + block, i:i + block] = out[i:i + block, j:j + block].T
+  return out, asym
 
-  Uses Tr sqrt(sigma1 sigma2) = Tr sqrt(A sigma2 A), A = sqrt(sigma1). May raise
-  ``np.linalg.LinAlgError`` if an eigendecomposition does not converge.
-  """
-  a = _symmetric_sqrt(sigma1)
-  m = a @ sigma2 @ a
-  m = 0.5 * (m + m.T)
+
+def _trace_sqrt_psd(m):
+  """sum_i sqrt(lambda_i) of a symmetric PSD matrix (lower triangle read), round-off counted as 0."""
   eig = np.linalg.eigvalsh(m)
   # Eigenvalues below the numerical-rank tolerance of np.linalg.matrix_rank are round-off of exact
   # zeros (singular covariances, n < d); their square roots (~1e-8 each) would add up to a visible
   # bias, so they count as 0.
   tol = max(float(eig[-1]), 0.0) * m.shape[0] * np.finfo(np.float64).eps
   return float(np.sum(np.sqrt(np.where(eig > tol, eig, 0.0))))
+
+
+def _cholesky_or_none(matrix):
+  """Lower Cholesky factor of a positive definite matrix, None if the factorisation fails."""
+  try:
+    return np.linalg.cholesky(matrix)
+  except np.linalg.LinAlgError:
+    return None
+
+
+def trace_sqrt_product(sigma1, sigma2, factors=None):
+  """Tr sqrt(sigma1 sigma2) for symmetric PSD matrices (TF-GAN's ``trace_sqrt_product`` idea).
+
+  sigma1 sigma2 = B (B^T sigma2 B) B^-1 for any factor sigma1 = B B^T, so its eigenvalues are those
+  of the symmetric PSD matrix B^T sigma2 B. B is the Cholesky factor of whichever covariance is
+  positive definite (one Cholesky, two products, one ``eigvalsh``: no eigenvectors, no
+  non-symmetric algebra; if both are, with sigma2 = L2 L2^T, B^T sigma2 B = K^T K for
+  K = L2^T L1); if both are singular (fewer samples than features), B = sqrt(sigma1)
+  from ``eigh``. `factors` may pass the Cholesky factors (or None) already computed. May raise
+  ``np.linalg.LinAlgError`` if an eigendecomposition does not converge.
+  """
+  f1, f2 = factors if factors is not None else (_cholesky_or_none(sigma1), None)
+  if f1 is None and f2 is None and factors is None:
+    f2 = _cholesky_or_none(sigma2)
+  if f1 is not None and f2 is not None:
+    # B^T sigma2 B = K^T K with K = L2^T L1 (numpy computes K.T @ K with syrk: exactly symmetric).
+    k = f2.T @ f1
+    return _trace_sqrt_psd(k.T @ k)
+  if f1 is not None:
+    return _trace_sqrt_psd(f1.T @ sigma2 @ f1)
+  if f2 is not None:
+    return _trace_sqrt_psd(f2.T @ sigma1 @ f2)
+  root = _symmetric_sqrt(sigma1)
+  return _trace_sqrt_psd(root @ sigma2 @ root)
 
 
 def _validate(mu1, sigma1, mu2, sigma2):
@@ -78,7 +121,7 @@ def _validate(mu1, sigma1, mu2, sigma2):
     arr = np.atleast_1d(arr) if ndim == 1 else np.atleast_2d(arr)
     if arr.ndim != ndim:
       raise UsageError(f"{name} must be {ndim}-D, got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
+    if not np.isfinite(arr.sum()) and not np.all(np.isfinite(arr)):
       raise UsageError(f"{name} contains NaN or Inf values: recompute the statistics")
     arrays.append(arr)
   mu1, sigma1, mu2, sigma2 = arrays
@@ -89,18 +132,33 @@ def _validate(mu1, sigma1, mu2, sigma2):
   for name, s in (("sigma1", sigma1), ("sigma2", sigma2)):
     if s.shape != (d, d):
       raise UsageError(f"{name} has shape {s.shape}, expected {(d, d)} to match the means")
+  symmetric = []
+  for name, s in (("sigma1", sigma1), ("sigma2", sigma2)):
+    sym, asym = _symmetrize(s)
     scale = max(float(np.max(np.abs(s))), np.finfo(np.float64).tiny)
-    if float(np.max(np.abs(s - s.T))) > _SYM_TOL * scale:
+    if asym > _SYM_TOL * scale:
       raise UsageError(f"{name} is not symmetric: pass a covariance matrix")
-  return mu1, 0.5 * (sigma1 + sigma1.T), mu2, 0.5 * (sigma2 + sigma2.T)
+    symmetric.append(sym)
+  return mu1, symmetric[0], mu2, symmetric[1]
 
 
 def _check_psd(name, sigma):
-  w = np.linalg.eigvalsh(sigma)
-  scale = max(float(np.max(np.abs(w))), np.finfo(np.float64).tiny)
-  if w[0] < -_PSD_TOL * scale:
+  """UsageError unless sigma's smallest eigenvalue is >= -_PSD_TOL * its largest diagonal entry.
+
+  Tested with one Cholesky factorisation of sigma + tol * I (which exists iff sigma + tol * I is
+  positive definite); the eigenvalues are computed only for the error message.
+  """
+  scale = max(float(np.max(np.diag(sigma))), 0.0)
+  try:
+    if scale == 0.0:
+      if np.any(sigma != 0.0):
+        raise np.linalg.LinAlgError("zero diagonal, non-zero entries")
+      return
+    np.linalg.cholesky(sigma + np.eye(sigma.shape[0]) * (_PSD_TOL * scale))
+  except np.linalg.LinAlgError:
+    w = np.linalg.eigvalsh(sigma)
     raise UsageError(f"{name} is not positive semi-definite (smallest eigenvalue {w[0]:.3g}): "
-                     f"pass a covariance matrix")
+                     f"pass a covariance matrix") from None
 
 
 def frechet_distance(mu1, sigma1, mu2, sigma2, eps=1e-6, check_psd=True):
@@ -115,12 +173,16 @@ def frechet_distance(mu1, sigma1, mu2, sigma2, eps=1e-6, check_psd=True):
   clearly non-PSD covariances.
   """
   mu1, sigma1, mu2, sigma2 = _validate(mu1, sigma1, mu2, sigma2)
+  # A successful Cholesky proves a covariance positive definite; only the others need the check.
+  f1 = _cholesky_or_none(sigma1)
+  f2 = _cholesky_or_none(sigma2) if (f1 is None or check_psd) else None
   if check_psd:
-    _check_psd("sigma1", sigma1)
-    _check_psd("sigma2", sigma2)
+    for name, sigma, factor in (("sigma1", sigma1, f1), ("sigma2", sigma2, f2)):
+      if factor is None:
+        _check_psd(name, sigma)
   diff = mu1 - mu2
   try:
-    tr_covmean = trace_sqrt_product(sigma1, sigma2)
+    tr_covmean = trace_sqrt_product(sigma1, sigma2, factors=(f1, f2))
   except np.linalg.LinAlgError:
     tr_covmean = float("nan")
   if not np.isfinite(tr_covmean):

@@ -10,8 +10,13 @@ Like TTUR's ``fid.py path1 path2``: each of A and B is a folder of PNG/JPEG imag
     python -m repro.metrics.fid a/ b/ --extractor=fashion_mnist_cnn
 
 ``--save_stats`` writes the statistics of A (which must be a folder); with only A given, nothing
-else is done. Usage errors print one line and exit 2; missing files (the Inception graph, a folder,
-a statistics file) print one line and exit 1.
+else is done. All inputs are checked before a network is loaded. Bad input (a path that does not
+exist, a folder without PNG/JPEG images, an ``.npz`` without ``mu``/``sigma``, an unknown
+``--extractor``, statistics made by another extractor) prints one ``error:`` line and exits 2; a
+missing Inception graph or classifier weight file prints one line (with where to get it) and exits 1.
+
+Images are read as 8-bit files (PNG/JPEG), so no quantisation step applies; uint8 [0, 255] is mapped
+to the extractor's range ([0, 255] for inception_2015, [-1, 1] for fashion_mnist_cnn).
 """
 
 import json
@@ -40,6 +45,18 @@ def _is_stats(path):
   return path.lower().endswith(".npz")
 
 
+def _check_extractor_name():
+  from repro.metrics.extractors import available_extractors  # pylint: disable=g-import-not-at-top
+  if FLAGS.extractor not in available_extractors():
+    raise UsageError(f"unknown --extractor={FLAGS.extractor}; choose one of "
+                     f"{', '.join(available_extractors())}")
+  if FLAGS.inception_graph and FLAGS.extractor != "inception_2015":
+    raise UsageError(f"--inception_graph is only used with --extractor=inception_2015, not "
+                     f"{FLAGS.extractor}")
+  if FLAGS.batch_size is not None and FLAGS.batch_size < 1:
+    raise UsageError(f"--batch_size must be >= 1, got {FLAGS.batch_size}")
+
+
 def _build_extractor():
   from repro.metrics.extractors import get_extractor  # pylint: disable=g-import-not-at-top
   kwargs = {}
@@ -47,27 +64,18 @@ def _build_extractor():
     # Resolve the graph before importing TensorFlow, so a missing file fails at once.
     from repro.metrics.extractors.inception_2015 import resolve_graph_path  # pylint: disable=g-import-not-at-top
     kwargs["graph_path"] = resolve_graph_path(FLAGS.inception_graph)
-  elif FLAGS.inception_graph:
-    raise UsageError(f"--inception_graph is only used with --extractor=inception_2015, not "
-                     f"{FLAGS.extractor}")
   if FLAGS.batch_size is not None:
-    if FLAGS.batch_size < 1:
-      raise UsageError(f"--batch_size must be >= 1, got {FLAGS.batch_size}")
     kwargs["batch_size"] = FLAGS.batch_size
   return get_extractor(FLAGS.extractor, **kwargs)
 
 
-def _folder_statistics(folder, extractor):
+def _folder_statistics(folder, files, extractor):
   from repro.metrics import images as images_lib  # pylint: disable=g-import-not-at-top
   from repro.metrics.statistics import StreamingStatistics  # pylint: disable=g-import-not-at-top
-  files = images_lib.list_images(folder)
   stats = StreamingStatistics()
   shape = None
   for batch in images_lib.iter_image_batches(files, extractor.default_batch_size):
-    if shape is None:
-      shape = list(batch.shape[1:])
-    elif list(batch.shape[1:]) != shape:
-      raise UsageError(f"images in {folder} have different sizes")
+    shape = shape or list(batch.shape[1:])
     x = images_lib.to_extractor_range(batch, extractor.input_spec)
     stats.update(extractor(x)["features"])
   mu, sigma = stats.result()
@@ -75,20 +83,28 @@ def _folder_statistics(folder, extractor):
                      "image_shape": shape}
 
 
-def _stats_file(path, extractor_name):
-  from repro.metrics.stats_io import read_statistics_file  # pylint: disable=g-import-not-at-top
-  info = read_statistics_file(path)
-  protocol = info["protocol"] or {}
-  recorded = protocol.get("extractor")
-  name = recorded.get("name") if isinstance(recorded, dict) else recorded
-  if name and name != extractor_name:
-    raise UsageError(f"statistics file {path} was made with extractor {name!r}, but "
-                     f"--extractor={extractor_name}: pass --extractor={name}")
-  return info["mu"], info["sigma"], {"kind": "statistics", "path": path, "count": info["count"],
-                                     "extractor": name}
+def _recorded_extractor(info):
+  recorded = (info["protocol"] or {}).get("extractor")
+  return recorded.get("name") if isinstance(recorded, dict) else recorded
+
+
+def _check_recorded_extractors(stats_files, any_folder):
+  """Statistics files that record their extractor must agree with each other and the flag."""
+  names = {path: _recorded_extractor(info) for path, info in stats_files.items()}
+  names = {path: name for path, name in names.items() if name}
+  explicit = FLAGS["extractor"].present or any_folder
+  for path, name in names.items():
+    if explicit and name != FLAGS.extractor:
+      raise UsageError(f"statistics file {path} was made with extractor {name!r}, not "
+                       f"--extractor={FLAGS.extractor}: pass --extractor={name} or matching files")
+  if len(set(names.values())) > 1:
+    raise UsageError(f"the statistics files were made with different extractors: {names}")
+  return next(iter(names.values()), None)
 
 
 def main(argv):
+  from repro.metrics import images as images_lib  # pylint: disable=g-import-not-at-top
+  from repro.metrics.stats_io import read_statistics_file  # pylint: disable=g-import-not-at-top
   paths = argv[1:]
   if not paths or len(paths) > 2:
     raise UsageError("give two paths (image folders or .npz statistics), or one folder with "
@@ -98,25 +114,31 @@ def main(argv):
                      f"to write its statistics")
   if FLAGS.save_stats and _is_stats(paths[0]):
     raise UsageError(f"--save_stats needs an image folder as the first argument, got {paths[0]}")
+  _check_extractor_name()
+  # Check every input before loading a network: typos fail in a fraction of a second.
   for p in paths:
     if not os.path.exists(p):
-      raise errors.DataUnavailableError(
-          f"{'statistics file' if _is_stats(p) else 'image folder'} {p} not found")
-  extractor = None
-  if any(not _is_stats(p) for p in paths):
-    extractor = _build_extractor()
+      raise UsageError(f"{'statistics file' if _is_stats(p) else 'image folder'} {p} not found")
+  stats_files = {p: read_statistics_file(p) for p in paths if _is_stats(p)}
+  folders = {p: images_lib.list_images(p) for p in paths if not _is_stats(p)}
+  stats_extractor = _check_recorded_extractors(stats_files, bool(folders))
+  extractor = _build_extractor() if folders else None
   results = []
   for p in paths:
-    if _is_stats(p):
-      results.append(_stats_file(p, FLAGS.extractor))
+    if p in stats_files:
+      info = stats_files[p]
+      results.append((info["mu"], info["sigma"], {"kind": "statistics", "path": p,
+                                                  "count": info["count"],
+                                                  "protocol": info["protocol"]}))
     else:
-      results.append(_folder_statistics(p, extractor))
+      results.append(_folder_statistics(p, folders[p], extractor))
   if FLAGS.save_stats:
     from repro.metrics.stats_io import save_statistics  # pylint: disable=g-import-not-at-top
     mu, sigma, desc = results[0]
     save_statistics(FLAGS.save_stats, mu, sigma, count=desc["count"],
                     protocol={"extractor": extractor.info(), "count": desc["count"],
-                              "quantize": "uint8 files", "image_shape": desc["image_shape"],
+                              "quantize": "none (8-bit image files)",
+                              "image_shape": desc["image_shape"],
                               "source": os.path.abspath(paths[0])})
     print(f"saved statistics of {desc['count']} images of {paths[0]} to {FLAGS.save_stats}")
   if len(paths) == 2:
@@ -126,7 +148,11 @@ def main(argv):
       raise UsageError(f"{paths[0]} has {mu1.shape[0]}-d features and {paths[1]} has "
                        f"{mu2.shape[0]}-d: both must come from the same extractor")
     value = frechet_distance(mu1, s1, mu2, s2)
-    protocol = {"extractor": extractor.info() if extractor else FLAGS.extractor, "A": d1, "B": d2,
+    if extractor is not None:
+      extractor_desc = extractor.info()
+    else:
+      extractor_desc = stats_extractor or "unrecorded (statistics files only)"
+    protocol = {"extractor": extractor_desc, "A": d1, "B": d2,
                 "statistics": "mean and unbiased covariance, float64",
                 "distance": "Frechet distance (TTUR formula, symmetric eigendecomposition)"}
     print(f"FID: {value:.6f}")
@@ -135,12 +161,7 @@ def main(argv):
 
 
 def run():
-  parser = getattr(errors, "parse_flags_or_exit", None)
-  wrapped = errors.exit_on_error(main)
-  if parser is None:
-    app.run(wrapped)
-  else:
-    app.run(wrapped, flags_parser=parser)
+  app.run(errors.exit_on_error(main), flags_parser=errors.parse_flags_or_exit)
 
 
 if __name__ == "__main__":

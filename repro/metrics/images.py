@@ -81,7 +81,7 @@ def read_image(path):
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   try:
     data = tf.io.read_file(path)
-    return tf.io.decode_image(data, expand_animations=False).numpy()
+    return tf.io.decode_image(data, dtype=tf.uint8, expand_animations=False).numpy()
   except (tf.errors.InvalidArgumentError, tf.errors.NotFoundError) as e:
     raise UsageError(f"cannot decode image {path}: {' '.join(e.message.split())[:200]}") from None
 

@@ -59,6 +59,7 @@ def update_manifest_entry(name, entry, path=None):
     with os.fdopen(fd, "w", encoding="utf-8") as f:
       json.dump(data, f, indent=2, sort_keys=True)
       f.write("\n")
+    _chmod_like_open(tmp)
     os.replace(tmp, path)
   except BaseException:
     if os.path.exists(tmp):
@@ -76,3 +77,10 @@ def verify_sha256(path, expected):
     raise UsageError(f"weight file {path} has sha256 {actual[:16]}..., the manifest expects "
                      f"{expected[:16]}...: the file is corrupt or stale; retrain or restore it")
   return actual
+
+
+def _chmod_like_open(path):
+  """mkstemp creates 0600 files; give the result the mode open() would (0666 minus umask)."""
+  umask = os.umask(0)
+  os.umask(umask)
+  os.chmod(path, 0o666 & ~umask)

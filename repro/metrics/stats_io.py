@@ -35,6 +35,7 @@ def save_statistics(path, mu, sigma, count=None, protocol=None):
   try:
     with os.fdopen(fd, "wb") as f:
       np.savez(f, **arrays)
+    _chmod_like_open(tmp)
     os.replace(tmp, path)
   except BaseException:
     if os.path.exists(tmp):
@@ -110,3 +111,10 @@ def _check_shapes(path, mu, sigma):
 
 def _one_line(e):
   return " ".join(str(e).split()) or type(e).__name__
+
+
+def _chmod_like_open(path):
+  """mkstemp creates 0600 files; give the result the mode open() would (0666 minus umask)."""
+  umask = os.umask(0)
+  os.umask(umask)
+  os.chmod(path, 0o666 & ~umask)

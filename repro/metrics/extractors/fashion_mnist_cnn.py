@@ -3,8 +3,13 @@
 The Inception network is meaningless on 28x28 grayscale clothing images, so FID/IS on Fashion-MNIST
 use this classifier: features = the 128-d penultimate ReLU layer, logits = the 10-class output.
 Numbers computed with it are comparable only with numbers computed with the *same weights*; the
-weights file is pinned by its sha256 in ``checkpoints/manifest.json``, which this module checks before
-loading (``.weights.h5``, read by Keras/h5py, no pickle).
+weights file is pinned by its sha256 in ``manifest.json`` beside it (``checkpoints/manifest.json``),
+which this module checks before loading (``.weights.h5``, read by Keras/h5py, no pickle); a mismatch
+is a one-line UsageError naming the file.
+
+Input range: images in [-1, 1] (the generators' range), float [N, 28, 28, 1]. Callers holding uint8
+[0, 255] images or generator outputs convert with ``repro.metrics.images.to_extractor_range`` (the
+evaluation code and the CLI do); values outside [-1, 1] are refused, not silently rescaled.
 
 Train it with ``python -m repro.metrics.train_classifier`` (see that module).
 """
@@ -17,9 +22,7 @@ from repro.metrics.extractors.base import Extractor, InputSpec
 
 NAME = "fashion_mnist_cnn"
 DEFAULT_WEIGHTS = os.path.join(manifest_lib.CHECKPOINT_DIR, NAME + ".weights.h5")
-TRAIN_COMMAND = ("python -m repro.metrics.train_classifier "
-                 "--data_dir=/usr/share/datasets/fashion-mnist "
-                 "--out=checkpoints/fashion_mnist_cnn.weights.h5")
+TRAIN_COMMAND = "python -m repro.metrics.train_classifier"
 FEATURE_DIM = 128
 NUM_CLASSES = 10
 
@@ -44,12 +47,12 @@ def build_classifier():
 
 
 def _expected_sha256(weights, manifest_path):
+  """The sha256 the manifest (default: manifest.json beside the weights) records for `weights`."""
+  manifest_path = manifest_path or os.path.join(os.path.dirname(weights), "manifest.json")
   entry = manifest_lib.manifest_entry(NAME, manifest_path)
   if entry is None:
     return None
-  entry_file = os.path.join(os.path.dirname(os.path.abspath(manifest_path or
-                                                            manifest_lib.DEFAULT_MANIFEST)),
-                            entry.get("file", ""))
+  entry_file = os.path.join(os.path.dirname(os.path.abspath(manifest_path)), entry.get("file", ""))
   if os.path.abspath(entry_file) != os.path.abspath(weights):
     return None
   return entry.get("sha256")

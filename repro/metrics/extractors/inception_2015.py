@@ -4,12 +4,17 @@ Sources: TTUR ``fid.py`` (``create_inception_graph``, ``_get_inception_layer``, 
 openai/improved-gan ``inception_score/model.py`` and TTUR ``FIDvsINC/fidutils.py`` (``get_softmax``).
 
 * The graph comes from ``inception-2015-12-05.tgz`` (``INCEPTION_URL``); pass the ``.pb``, the ``.tgz``
-  or a folder holding the ``.pb`` via ``graph_path`` / ``--inception_graph`` or the environment
-  variable ``REPRO_INCEPTION_GRAPH``. It cannot be downloaded at run time here.
+  or a folder holding either via ``graph_path`` / ``--inception_graph`` or the environment
+  variable ``REPRO_INCEPTION_GRAPH``, or put it in ``~/.cache/repro/`` (``$XDG_CACHE_HOME/repro``).
+  Nothing is downloaded at run time; a missing file is a one-line DataUnavailableError naming the
+  file, the URL and where to put it.
 * Input: float RGB images in [0, 255], any size, fed at ``ExpandDims:0`` (skipping the JPEG decoder).
   The graph itself resizes to 299x299 (``ResizeBilinear``, TF1 semantics) and normalises (x-128)/128.
 * Features: ``pool_3:0`` [N, 1, 1, 2048] reshaped to [N, 2048]. Logits: ``pool_3 . W`` with W the
-  weight input of ``softmax/logits/MatMul`` (1008 classes, no bias), as ``get_softmax`` does.
+  weight input of ``softmax/logits/MatMul`` (1008 classes), as improved-gan's ``_init_inception``
+  and TTUR's ``get_softmax`` compute them: *without* the ``softmax/biases`` that the graph's own
+  ``softmax/logits:0`` adds (and that tensor is wired to a batch-1 reshape). The published Inception
+  Scores are computed from these bias-free logits.
 
 TF2 loading: the GraphDef is imported inside ``tf.compat.v1.wrap_function`` with an ``input_map``
 that replaces ``ExpandDims:0`` by a [None, None, None, 3] float placeholder, then pruned to the
@@ -37,6 +42,7 @@ from repro.metrics.extractors.base import Extractor, InputSpec
 
 INCEPTION_URL = "http://download.tensorflow.org/models/image/imagenet/inception-2015-12-05.tgz"
 GRAPH_FILENAME = "classify_image_graph_def.pb"
+ARCHIVE_FILENAME = "inception-2015-12-05.tgz"
 ENV_VAR = "REPRO_INCEPTION_GRAPH"
 INPUT_TENSOR = "ExpandDims:0"
 POOL3_TENSOR = "pool_3:0"
@@ -44,24 +50,43 @@ LOGITS_MATMUL = "softmax/logits/MatMul"
 _OLD_BATCH_NORM = "BatchNormWithGlobalNormalization"
 
 
-def resolve_graph_path(graph_path=None):
-  """Returns the path of the graph (.pb / .tgz / folder) or raises DataUnavailableError.
+def default_dir():
+  """The folder searched when no path is given: $XDG_CACHE_HOME/repro (default ~/.cache/repro)."""
+  cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+  return os.path.join(cache, "repro")
 
-  Order: the `graph_path` argument, then $REPRO_INCEPTION_GRAPH. Does not import TensorFlow.
+
+def missing_graph_message(looked_at):
+  """One line: what is missing, where it comes from, where to put it."""
+  return (f"Inception graph {GRAPH_FILENAME} not found ({looked_at}): download {INCEPTION_URL} "
+          f"and put the .tgz (or the {GRAPH_FILENAME} inside it) in {default_dir()}/, or pass "
+          f"--inception_graph=PATH or set {ENV_VAR}=PATH")
+
+
+def resolve_graph_path(graph_path=None):
+  """Returns the path of the graph (.pb / .tgz / folder holding either) or raises.
+
+  Order: the `graph_path` argument, then $REPRO_INCEPTION_GRAPH, then ``default_dir()``. Raises
+  DataUnavailableError with a one-line message (file, URL, where to put it). Imports no TensorFlow
+  and reads nothing, so a missing graph fails at once.
   """
   path = graph_path or os.environ.get(ENV_VAR)
-  hint = (f"download {INCEPTION_URL} and pass the .tgz or the {GRAPH_FILENAME} inside it with "
-          f"--inception_graph=PATH or the environment variable {ENV_VAR}")
-  if not path:
-    raise DataUnavailableError(f"Inception graph {GRAPH_FILENAME} not given: {hint}")
-  path = os.path.expanduser(os.fspath(path))
+  if path:
+    path = os.path.expanduser(os.fspath(path))
+    where = path
+  else:
+    path = default_dir()
+    where = f"no --inception_graph, no ${ENV_VAR}, nothing in {path}"
   if os.path.isdir(path):
-    candidate = os.path.join(path, GRAPH_FILENAME)
-    if not os.path.isfile(candidate):
-      raise DataUnavailableError(f"Inception graph {candidate} not found: {hint}")
-    return candidate
+    for name in (GRAPH_FILENAME, ARCHIVE_FILENAME):
+      candidate = os.path.join(path, name)
+      if os.path.isfile(candidate):
+        return candidate
+    if graph_path or os.environ.get(ENV_VAR):
+      where = f"no {GRAPH_FILENAME} or {ARCHIVE_FILENAME} in {path}"
+    raise DataUnavailableError(missing_graph_message(where))
   if not os.path.isfile(path):
-    raise DataUnavailableError(f"Inception graph {path} not found: {hint}")
+    raise DataUnavailableError(missing_graph_message(where))
   return path
 
 
@@ -195,4 +220,5 @@ class Inception2015Extractor(Extractor):
 
   def info(self):
     return dict(super().info(), graph=os.path.basename(self.graph_path),
-                graph_sha256=self.graph_sha256, source=INCEPTION_URL)
+                graph_sha256=self.graph_sha256, source=INCEPTION_URL,
+                features=POOL3_TENSOR, logits="pool_3 x softmax/weights, no bias (improved-gan)")
