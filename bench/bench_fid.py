@@ -4,8 +4,8 @@ r"""Benchmark: repro.metrics.fid.frechet_distance vs TTUR's scipy.linalg.sqrtm f
     .venv/bin/python bench/bench_fid.py --dim=512 --repeats=5
 
 Prints, for each case, both values, their relative difference, the wall-clock time of each (best of
---repeats / --ttur_repeats, runs interleaved so that other load on the machine affects both alike)
-and the speed ratio. On a shared machine, compare with one BLAS thread (OPENBLAS_NUM_THREADS=1):
+--repeats / --ttur_repeats, runs interleaved so that other load on the machine affects both alike),
+the process CPU time of each, and the speed ratios. The verdict uses wall-clock time. On a shared machine, compare with one BLAS thread (OPENBLAS_NUM_THREADS=1):
 oversubscribed multi-threaded BLAS spins and distorts both timings. The acceptance criteria of the metrics issue are
 agreement to 1e-6 relative and a speed ratio >= 10 at d = 2048 on full-rank statistics; the script
 prints PASS/FAIL for them and exits 1 on FAIL. It is a measurement, not a test: run it by hand.
@@ -21,6 +21,7 @@ Needs SciPy (a test-only dependency, not in requirements.txt).
 """
 
 import argparse
+import json
 import os
 import platform
 import sys
@@ -67,14 +68,15 @@ def make_statistics(dim, n, seed):
 
 def interleaved_best_times(fns, repeats):
   """Runs fn_0, fn_1, ... in turn (so load changes hit all alike); returns values and best times."""
-  values, times = [None] * len(fns), [float("inf")] * len(fns)
+  values, times, cpu = [None] * len(fns), [float("inf")] * len(fns), [float("inf")] * len(fns)
   for r in range(max(repeats)):
     for i, fn in enumerate(fns):
       if r < repeats[i]:
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         values[i] = fn()
         times[i] = min(times[i], time.perf_counter() - start)
-  return values, times
+        cpu[i] = min(cpu[i], time.process_time() - cpu_start)
+  return values, times, cpu
 
 
 def main():
@@ -82,9 +84,14 @@ def main():
   parser.add_argument("--dim", type=int, default=2048)
   parser.add_argument("--repeats", type=int, default=3, help="timing: best of this many runs")
   parser.add_argument("--ttur_repeats", type=int, default=2, help="runs of the slow sqrtm formula")
+  parser.add_argument("--smoke", action="store_true", help="d = 64, one repeat: checks the script")
+  parser.add_argument("--out", default=None, help="also write the measurements to this JSON file")
   args = parser.parse_args()
+  if args.smoke:
+    args.dim, args.repeats, args.ttur_repeats = 64, 1, 1
   try:
     import scipy  # pylint: disable=g-import-not-at-top
+    import scipy.linalg  # noqa: F401  pylint: disable=g-import-not-at-top,unused-import  (not timed)
   except ImportError:
     print("SciPy is not installed: pip install scipy (test-only dependency)", file=sys.stderr)
     return 2
@@ -95,25 +102,42 @@ def main():
         f"{os.cpu_count()} CPUs, BLAS threads {threads or 'default'}, "
         f"load average {os.getloadavg()[0]:.1f}, d = {d}")
   ok = True
+  results = {"benchmark": "bench_fid", "dim": d, "numpy": np.__version__,
+             "scipy": scipy.__version__, "cpus": os.cpu_count(), "blas_threads": threads,
+             "loadavg_before": list(os.getloadavg()), "cases": {}}
   for case, n in (("full rank", int(2.5 * d)), ("rank deficient", d // 2)):
     mu1, s1 = make_statistics(d, n, seed=1)
     mu2, s2 = make_statistics(d, n, seed=2)
-    (ours, ref), (t_ours, t_ref) = interleaved_best_times(
+    (ours, ref), (t_ours, t_ref), (c_ours, c_ref) = interleaved_best_times(
         [lambda: fid.frechet_distance(mu1, s1, mu2, s2),
          lambda: ttur_frechet_distance(mu1, s1, mu2, s2)], [args.repeats, args.ttur_repeats])
     rel = abs(ours - ref) / abs(ref)
     ratio = t_ref / t_ours
     print(f"\n{case}: n = {n} samples per side")
-    print(f"  frechet_distance (eigh)   {ours:.10f}   {t_ours:7.3f} s")
-    print(f"  TTUR (scipy sqrtm)        {ref:.10f}   {t_ref:7.3f} s")
-    print(f"  relative difference {rel:.2e}, speed ratio {ratio:.1f}x")
+    print(f"  {'':26s} {'value':>16s} {'wall':>9s} {'CPU':>9s}")
+    print(f"  {'frechet_distance':26s} {ours:16.10f} {t_ours:8.3f}s {c_ours:8.3f}s")
+    print(f"  {'TTUR (scipy sqrtm)':26s} {ref:16.10f} {t_ref:8.3f}s {c_ref:8.3f}s")
+    print(f"  relative difference {rel:.2e}, speed ratio {ratio:.1f}x wall, "
+          f"{c_ref / c_ours:.1f}x CPU")
+    results["cases"][case] = {"n": n, "ours": ours, "ttur": ref, "relative_difference": rel,
+                              "wall_seconds": {"ours": t_ours, "ttur": t_ref},
+                              "cpu_seconds": {"ours": c_ours, "ttur": c_ref},
+                              "speed_ratio_wall": ratio, "speed_ratio_cpu": c_ref / c_ours}
     if case == "full rank":
       agree, fast = rel <= 1e-6, ratio >= 10.0
+      results["pass"] = {"agreement_1e-6": agree, "speed_ratio_10x": fast}
       ok = ok and agree and fast
       print(f"  agreement <= 1e-6: {'PASS' if agree else 'FAIL'}; "
             f"speed ratio >= 10: {'PASS' if fast else 'FAIL'}")
     else:
       print("  (singular product: sqrtm is itself inaccurate here; shown, not judged)")
+  results["loadavg_after"] = list(os.getloadavg())
+  if args.out:
+    with open(args.out, "w", encoding="utf-8") as f:
+      json.dump(results, f, indent=1)
+      f.write("\n")
+  if args.smoke:
+    return 0  # speed at d = 64 says nothing; the smoke run only checks that the script works
   return 0 if ok else 1
 
 

@@ -235,3 +235,17 @@ def test_bad_npz_files(tmp_path):
       fid.load_statistics(tmp_path / path)
     except UsageError as e:
       assert "\n" not in str(e) and os.fspath(tmp_path / path) in str(e)
+
+
+def test_blocked_triangular_product_and_trace_paths():
+  rng = np.random.default_rng(8)
+  for d in (1, 7, 300, 600):  # one block, and several with a ragged last block (block = 256)
+    u, l = np.triu(rng.normal(size=(d, d))), np.tril(rng.normal(size=(d, d)))
+    np.testing.assert_allclose(fid._upper_times_lower(u, l), u @ l, rtol=1e-12, atol=1e-12)  # pylint: disable=protected-access
+  # All three factorisation paths of trace_sqrt_product give the same value on full-rank input.
+  x1, x2 = rng.normal(size=(400, 300)), rng.normal(size=(500, 300)) * 2 + 1
+  s1, s2 = np.cov(x1, rowvar=False), np.cov(x2, rowvar=False)
+  f1, f2 = np.linalg.cholesky(s1), np.linalg.cholesky(s2)
+  values = [fid.trace_sqrt_product(s1, s2, factors=f) for f in
+            ((f1, f2), (f1, None), (None, f2), (None, None))]
+  np.testing.assert_allclose(values, values[0], rtol=1e-12)

@@ -86,7 +86,8 @@ class FashionMnistCnnExtractor(Extractor):
     except (ValueError, OSError, KeyError) as e:
       raise UsageError(f"cannot load weights {self.weights}: {' '.join(str(e).split())[:200]}") from None
     self._model = extractor
-    self._call = tf.function(lambda x: extractor(x, training=False), reduce_retracing=True)
+    self._call = tf.function(lambda x: extractor(x, training=False),
+                             input_signature=[tf.TensorSpec([None, 28, 28, 1], tf.float32)])
 
   def _forward(self, batch):
     features, logits = self._call(batch)
