@@ -133,6 +133,10 @@ def test_bad_inputs():
     evaluate.evaluate_samples(real, real, extractor="nope")
   with pytest.raises(UsageError, match="NaN"):
     evaluate.evaluate_samples(np.full_like(real, np.nan), real, extractor="fake")
+  with pytest.raises(UsageError, match="2-D points"):
+    evaluate.fid_eval_fn("8gaussians", extractor="fake")
+  with pytest.raises(UsageError, match="unknown dataset"):
+    evaluate.fid_eval_fn("imagenet64", extractor="fake")
 
 
 @pytest.fixture

@@ -239,11 +239,15 @@ def test_bad_npz_files(tmp_path):
 
 def test_blocked_triangular_product_and_trace_paths():
   rng = np.random.default_rng(8)
-  for d in (1, 7, 300, 600):  # one block, and several with a ragged last block (block = 256)
+  for d, block in ((1, 4), (7, 4), (8, 4), (13, 4), (13, 256)):  # one block, several, ragged last
     u, l = np.triu(rng.normal(size=(d, d))), np.tril(rng.normal(size=(d, d)))
-    np.testing.assert_allclose(fid._upper_times_lower(u, l), u @ l, rtol=1e-12, atol=1e-12)  # pylint: disable=protected-access
-  # All three factorisation paths of trace_sqrt_product give the same value on full-rank input.
-  x1, x2 = rng.normal(size=(400, 300)), rng.normal(size=(500, 300)) * 2 + 1
+    np.testing.assert_allclose(fid._upper_times_lower(u, l, block), u @ l, rtol=1e-12, atol=1e-12)  # pylint: disable=protected-access
+  a = rng.normal(size=(13, 13))
+  sym, asym = fid._symmetrize(a, block=4)  # pylint: disable=protected-access
+  np.testing.assert_array_equal(sym, 0.5 * (a + a.T))
+  assert asym == np.max(np.abs(a - a.T))
+  # All factorisation paths of trace_sqrt_product give the same value on full-rank input.
+  x1, x2 = rng.normal(size=(80, 30)), rng.normal(size=(90, 30)) * 2 + 1
   s1, s2 = np.cov(x1, rowvar=False), np.cov(x2, rowvar=False)
   f1, f2 = np.linalg.cholesky(s1), np.linalg.cholesky(s2)
   values = [fid.trace_sqrt_product(s1, s2, factors=f) for f in

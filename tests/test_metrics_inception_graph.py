@@ -197,11 +197,12 @@ def test_fid_cli_missing_graph_fails_fast(tmp_path):
   folder = tmp_path / "imgs"
   folder.mkdir()
   (folder / "a.png").write_bytes(b"")  # never read: the graph is resolved first
-  env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"))
+  repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"),
+             PYTHONPATH=repo + os.pathsep + os.environ.get("PYTHONPATH", ""))
   env.pop(inc.ENV_VAR, None)
   proc = subprocess.run([sys.executable, "-m", "repro.metrics.fid", str(folder), str(folder)],
-                        capture_output=True, text=True, timeout=60, env=env,
-                        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+                        capture_output=True, text=True, timeout=60, env=env, cwd=repo)
   assert proc.returncode == 1, proc.stderr
   lines = [l for l in proc.stderr.splitlines() if l.startswith("error:")]
   assert len(lines) == 1 and inc.INCEPTION_URL in lines[0] and inc.GRAPH_FILENAME in lines[0]

@@ -374,9 +374,14 @@ def fid_eval_fn(dataset, extractor="fashion_mnist_cnn", n=10000, split="train", 
   EvaluationResult (with protocol) is kept as ``eval_fn.last_result``; it is also written to
   ``<trainer.workdir>/fid_protocol.json`` when the trainer has a workdir.
   """
-  extractor = get_extractor(extractor, **(extractor_kwargs or {}))
+  if not stats:
+    from repro.data import dataset_info  # pylint: disable=g-import-not-at-top
+    if dataset_info(dataset).kind != "image":
+      raise UsageError(f"FID needs an image dataset; {dataset} is a set of 2-D points (use the "
+                       f"mixture metrics of repro.metrics.toy)")
   if int(n) < 2:
     raise UsageError(f"n must be >= 2 generated images for FID, got {n}")
+  extractor = get_extractor(extractor, **(extractor_kwargs or {}))
   reference = stats if stats else DatasetReference(dataset, split, n_real, data_dir)
   cached = {}
 
