@@ -39,6 +39,8 @@ flags.DEFINE_boolean("deterministic", False, "Turn on TensorFlow op determinism.
 flags.DEFINE_string("strategy", "auto", "auto|one|mirrored|multiworker|tpu")
 flags.DEFINE_integer("cpu_devices", 0, "Split the CPU into N logical devices (testing Mirrored).")
 flags.DEFINE_string("tpu", "", "TPU address for --strategy=tpu.")
+flags.DEFINE_string("checkpoint", None, "Pretrained generator: a name from checkpoints/manifest.json "
+                    "or a .keras file. Writes a sample grid and evaluates it; no training.")
 
 flags.register_validator("g_lr", lambda v: v is None or v > 0, "--g_lr must be positive")
 flags.register_validator("d_lr", lambda v: v is None or v > 0, "--d_lr must be positive")
@@ -75,6 +77,10 @@ def train_main(paper, configure, datasets, default_dataset):
       logging.set_verbosity(logging.WARNING)
     if len(argv) > 1:
       raise UsageError(f"unexpected arguments {' '.join(argv[1:])}; flags look like --name=value")
+    if FLAGS.checkpoint:   # sample grid + evaluation of a pretrained generator (repro/checkpoints.py)
+      from repro import checkpoints  # pylint: disable=g-import-not-at-top
+      return checkpoints.run_checkpoint(paper, FLAGS.checkpoint, FLAGS.workdir, FLAGS.dataset,
+                                        FLAGS.data_dir)
     dataset = FLAGS.dataset or default_dataset
     if dataset not in datasets:
       raise UsageError(f"{paper} has no settings for --dataset={dataset}; "

@@ -1,0 +1,75 @@
+"""`python -m repro.verify`: see repro/verify/__init__.py."""
+
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from absl import app, flags, logging  # pylint: disable=g-import-not-at-top
+
+from repro.errors import UsageError, exit_on_error, parse_flags_or_exit  # pylint: disable=g-import-not-at-top
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("paper", None, "Registry file papers/<paper>.toml (ttur, fogan, wgan, klwgan, "
+                    "coulomb, sinkhorn, metrics).")
+flags.DEFINE_string("entry", None, "Only this entry id.")
+flags.DEFINE_string("checkpoint", None, "Generator to evaluate: a name from "
+                    "checkpoints/manifest.json or a .keras file.")
+flags.DEFINE_string("workdir", None, "A training workdir (its latest checkpoint; KL-WGAN: a "
+                    "--table=synthetic workdir with one result.json per run).")
+flags.DEFINE_enum("format", "text", ["text", "markdown", "json"], "Output format.")
+flags.DEFINE_boolean("list", False, "List the registry files and their entries.")
+flags.DEFINE_boolean("record", False, "KL-WGAN: write the runs of --workdir to the registry's "
+                     "recorded-results file (papers/results/klwgan_synthetic.json).")
+flags.DEFINE_string("registry", None, "Registry folder (default: papers/ of the repository).")
+flags.DEFINE_string("data_dir", None, "tfds data dir, or a folder of Fashion-MNIST IDX .gz files.")
+flags.DEFINE_string("inception_graph", None, "classify_image_graph_def.pb or "
+                    "inception-2015-12-05.tgz (or $REPRO_INCEPTION_GRAPH).")
+flags.DEFINE_string("fid_stats", None, "Reference statistics .npz (e.g. TTUR's "
+                    "fid_stats_cifar10_train.npz) instead of statistics of the training split.")
+flags.DEFINE_integer("n_fake", None, "Generated samples (overrides the protocol; reported as a "
+                     "protocol difference).", lower_bound=2)
+
+
+@exit_on_error
+def main(argv):
+  if not FLAGS["verbosity"].present:
+    logging.set_verbosity(logging.WARNING)
+  if len(argv) > 1:
+    raise UsageError(f"unexpected arguments {' '.join(argv[1:])}; flags look like --name=value")
+  from repro import verify  # pylint: disable=g-import-not-at-top
+  from repro.verify import evaluators, registry  # pylint: disable=g-import-not-at-top
+  if FLAGS.list:
+    for paper in registry.available_papers(FLAGS.registry):
+      data = registry.load_registry(paper, FLAGS.registry)
+      print(f"{paper}: {data['title']} — {len(data['entries'])} entries")
+      for e in data["entries"]:
+        value = e.get("value", e.get("criterion"))
+        print(f"  {e['id']}: {e['metric']} {value}")
+    return 0
+  if not FLAGS.paper:
+    raise UsageError("--paper is required (or --list); papers: "
+                     f"{', '.join(registry.available_papers(FLAGS.registry))}")
+  if FLAGS.record:
+    data = registry.load_registry(FLAGS.paper, FLAGS.registry)
+    if FLAGS.paper != "klwgan" or not FLAGS.workdir or not data.get("results"):
+      raise UsageError("--record takes --paper=klwgan --workdir=<a --table=synthetic workdir>")
+    out = os.path.join(registry.REPO_ROOT, data["results"])
+    recorded = evaluators.record_klwgan_results(FLAGS.workdir, out)
+    print(f"recorded {len(recorded['runs'])} runs in {out}")
+  ctx = evaluators.Context(checkpoint=FLAGS.checkpoint,
+                           workdir=None if FLAGS.record else FLAGS.workdir,
+                           data_dir=FLAGS.data_dir, inception_graph=FLAGS.inception_graph,
+                           fid_stats=FLAGS.fid_stats, n_fake=FLAGS.n_fake)
+  data, outcomes = verify.run(FLAGS.paper, FLAGS.entry, ctx, FLAGS.registry)
+  print(verify.FORMATS[FLAGS.format](data, outcomes), flush=True)
+  return verify.exit_code(outcomes)
+
+
+def run():
+  app.run(main, flags_parser=parse_flags_or_exit)
+
+
+if __name__ == "__main__":
+  run()
+  sys.exit(0)
