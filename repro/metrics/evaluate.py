@@ -315,7 +315,8 @@ def _evaluate(fake_batches, reference, extractor, batch_size, quantize, n_real, 
       "batch_size": batch_size,
       "image_shape": list(fake.shape),
       "statistics": "mean and unbiased covariance of features, float64",
-      "distance": "Frechet distance, TTUR formula via symmetric eigendecomposition",
+      "distance": "Frechet distance, TTUR formula; trace term from Cholesky factors and symmetric "
+                  "eigenvalues (no sqrtm)",
   }
   result = EvaluationResult(fid=fid_value, protocol=protocol)
   if inception_score:

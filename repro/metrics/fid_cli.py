@@ -154,7 +154,8 @@ def main(argv):
       extractor_desc = stats_extractor or "unrecorded (statistics files only)"
     protocol = {"extractor": extractor_desc, "A": d1, "B": d2,
                 "statistics": "mean and unbiased covariance, float64",
-                "distance": "Frechet distance (TTUR formula, symmetric eigendecomposition)"}
+                "distance": "Frechet distance (TTUR formula; trace term from Cholesky factors and "
+                            "symmetric eigenvalues, no sqrtm)"}
     print(f"FID: {value:.6f}")
     print("protocol: " + json.dumps(protocol, sort_keys=True))
   sys.stdout.flush()
