@@ -2,13 +2,14 @@ r"""Benchmark: repro.metrics.fid.frechet_distance vs TTUR's scipy.linalg.sqrtm f
 
     .venv/bin/python bench/bench_fid.py                  # d = 2048, as Inception pool_3
     .venv/bin/python bench/bench_fid.py --dim=512 --repeats=5
+    .venv/bin/python bench/bench_fid.py --smoke             # d = 64, seconds (CI: JSON shape)
 
 Prints, for each case, both values, their relative difference, the wall-clock time of each (best of
 --repeats / --ttur_repeats, runs interleaved so that other load on the machine affects both alike),
 the process CPU time of each, and the speed ratios. The verdict uses wall-clock time. On a shared machine, compare with one BLAS thread (OPENBLAS_NUM_THREADS=1):
 oversubscribed multi-threaded BLAS spins and distorts both timings. The acceptance criteria of the metrics issue are
 agreement to 1e-6 relative and a speed ratio >= 10 at d = 2048 on full-rank statistics; the script
-prints PASS/FAIL for them and exits 1 on FAIL. It is a measurement, not a test: run it by hand.
+prints PASS/FAIL for them and exits 1 on FAIL (not with --smoke). It is a measurement, not a test: run it by hand.
 
 The statistics are made like Inception features: non-negative, correlated, activations
 softplus(z W + b) for Gaussian z, with different W, b per side; mean and unbiased covariance from
@@ -30,7 +31,8 @@ import warnings
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402  pylint: disable=g-import-not-at-top
 
 from repro.metrics import fid  # noqa: E402  pylint: disable=g-import-not-at-top
 
@@ -66,79 +68,67 @@ def make_statistics(dim, n, seed):
     return fid.activation_statistics(acts)
 
 
-def interleaved_best_times(fns, repeats):
-  """Runs fn_0, fn_1, ... in turn (so load changes hit all alike); returns values and best times."""
-  values, times, cpu = [None] * len(fns), [float("inf")] * len(fns), [float("inf")] * len(fns)
-  for r in range(max(repeats)):
-    for i, fn in enumerate(fns):
-      if r < repeats[i]:
-        start, cpu_start = time.perf_counter(), time.process_time()
-        values[i] = fn()
-        times[i] = min(times[i], time.perf_counter() - start)
-        cpu[i] = min(cpu[i], time.process_time() - cpu_start)
-  return values, times, cpu
-
-
-def main():
-  parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def main(argv=None):
+  parser = common.add_common_flags(argparse.ArgumentParser(description=__doc__.split("\n")[0]))
   parser.add_argument("--dim", type=int, default=2048)
-  parser.add_argument("--repeats", type=int, default=3, help="timing: best of this many runs")
-  parser.add_argument("--ttur_repeats", type=int, default=2, help="runs of the slow sqrtm formula")
-  parser.add_argument("--smoke", action="store_true", help="d = 64, one repeat: checks the script")
-  parser.add_argument("--out", default=None, help="also write the measurements to this JSON file")
-  args = parser.parse_args()
-  if args.smoke:
-    args.dim, args.repeats, args.ttur_repeats = 64, 1, 1
+  parser.add_argument("--repeats", type=int, default=5, help="timed runs of frechet_distance")
+  parser.add_argument("--ttur_repeats", type=int, default=3, help="timed runs of the sqrtm formula")
+  args = parser.parse_args(argv)
   try:
     import scipy  # pylint: disable=g-import-not-at-top
-    import scipy.linalg  # noqa: F401  pylint: disable=g-import-not-at-top,unused-import  (not timed)
   except ImportError:
-    print("SciPy is not installed: pip install scipy (test-only dependency)", file=sys.stderr)
+    print("SciPy is not installed: pip install -r bench/requirements.txt", file=sys.stderr)
     return 2
-  d = args.dim
+  d = 64 if args.smoke else args.dim
+  repeats, ttur_repeats = (1, 1) if args.smoke else (args.repeats, args.ttur_repeats)
   threads = {k: os.environ[k] for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
              if k in os.environ}
+  load_before = common.load_average()
   print(f"numpy {np.__version__}, scipy {scipy.__version__}, python {platform.python_version()}, "
-        f"{os.cpu_count()} CPUs, BLAS threads {threads or 'default'}, "
-        f"load average {os.getloadavg()[0]:.1f}, d = {d}")
-  ok = True
-  results = {"benchmark": "bench_fid", "dim": d, "numpy": np.__version__,
-             "scipy": scipy.__version__, "cpus": os.cpu_count(), "blas_threads": threads,
-             "loadavg_before": list(os.getloadavg()), "cases": {}}
+        f"{os.cpu_count()} CPUs, BLAS threads {threads or 'default'}, d = {d}\n"
+        f"load before: {load_before['uptime']}")
+  ok, cases, rows = True, [], []
   for case, n in (("full rank", int(2.5 * d)), ("rank deficient", d // 2)):
     mu1, s1 = make_statistics(d, n, seed=1)
     mu2, s2 = make_statistics(d, n, seed=2)
-    (ours, ref), (t_ours, t_ref), (c_ours, c_ref) = interleaved_best_times(
-        [lambda: fid.frechet_distance(mu1, s1, mu2, s2),
-         lambda: ttur_frechet_distance(mu1, s1, mu2, s2)], [args.repeats, args.ttur_repeats])
+    # Interleaved: ours, TTUR, ours, ... (TTUR only for its first ttur_repeats rounds).
+    times, values = {"suite": [], "ttur_sqrtm": []}, {}
+    for r in range(max(repeats, ttur_repeats) + 1):   # round 0 warms up (BLAS/LAPACK threads)
+      fns = [("suite", lambda: fid.frechet_distance(mu1, s1, mu2, s2), repeats),
+             ("ttur_sqrtm", lambda: ttur_frechet_distance(mu1, s1, mu2, s2), ttur_repeats)]
+      for name, fn, count in (fns if r % 2 == 0 else fns[::-1]):
+        if r == 0 and name == "ttur_sqrtm" and not args.smoke:
+          continue   # sqrtm needs no warm-up and is slow
+        if r > count:
+          continue
+        start = time.perf_counter()
+        values[name] = fn()
+        if r > 0:
+          times[name].append(time.perf_counter() - start)
+    ours, ref = values["suite"], values["ttur_sqrtm"]
+    t_ours, t_ref = common.summary(times["suite"]), common.summary(times["ttur_sqrtm"])
     rel = abs(ours - ref) / abs(ref)
-    ratio = t_ref / t_ours
-    print(f"\n{case}: n = {n} samples per side")
-    print(f"  {'':26s} {'value':>16s} {'wall':>9s} {'CPU':>9s}")
-    print(f"  {'frechet_distance':26s} {ours:16.10f} {t_ours:8.3f}s {c_ours:8.3f}s")
-    print(f"  {'TTUR (scipy sqrtm)':26s} {ref:16.10f} {t_ref:8.3f}s {c_ref:8.3f}s")
-    print(f"  relative difference {rel:.2e}, speed ratio {ratio:.1f}x wall, "
-          f"{c_ref / c_ours:.1f}x CPU")
-    results["cases"][case] = {"n": n, "ours": ours, "ttur": ref, "relative_difference": rel,
-                              "wall_seconds": {"ours": t_ours, "ttur": t_ref},
-                              "cpu_seconds": {"ours": c_ours, "ttur": c_ref},
-                              "speed_ratio_wall": ratio, "speed_ratio_cpu": c_ref / c_ours}
-    if case == "full rank":
-      agree, fast = rel <= 1e-6, ratio >= 10.0
-      results["pass"] = {"agreement_1e-6": agree, "speed_ratio_10x": fast}
+    ratio = t_ref["median"] / t_ours["median"]
+    judged = case == "full rank"
+    agree, fast = rel <= 1e-6, ratio >= 10.0
+    if judged:
       ok = ok and agree and fast
-      print(f"  agreement <= 1e-6: {'PASS' if agree else 'FAIL'}; "
-            f"speed ratio >= 10: {'PASS' if fast else 'FAIL'}")
-    else:
-      print("  (singular product: sqrtm is itself inaccurate here; shown, not judged)")
-  results["loadavg_after"] = list(os.getloadavg())
-  if args.out:
-    with open(args.out, "w", encoding="utf-8") as f:
-      json.dump(results, f, indent=1)
-      f.write("\n")
-  if args.smoke:
-    return 0  # speed at d = 64 says nothing; the smoke run only checks that the script works
-  return 0 if ok else 1
+    cases.append({"case": case, "dim": d, "samples_per_side": n, "suite_value": ours,
+                  "ttur_value": ref, "relative_difference": rel, "suite_seconds": t_ours,
+                  "ttur_seconds": t_ref, "speed_ratio": ratio, "judged": judged,
+                  "agreement_1e-6": agree, "speed_ratio_ge_10": fast})
+    rows.append([case, n, t_ours["median"], t_ref["median"], f"{ratio:.1f}x", f"{rel:.1e}",
+                 ("PASS" if agree and fast else "FAIL") if judged else "(not judged)"])
+  common.print_table(["statistics", "n/side", "suite s (median)", "TTUR sqrtm s (median)",
+                      "speed ratio", "rel. diff", "target >= 10x, <= 1e-6"], rows,
+                     title=f"Fréchet distance at d = {d}")
+  print("rank deficient: sigma1 sigma2 is singular, where sqrtm is itself inaccurate "
+        "(shown, not judged)")
+  load_after = common.load_average()
+  print(f"load after: {load_after['uptime']}")
+  common.write_result("fid", {"smoke": args.smoke, "load_before": load_before,
+                              "load_after": load_after, "pass": ok, "cases": cases}, args.out)
+  return 0 if (ok or args.smoke) else 1
 
 
 if __name__ == "__main__":

@@ -286,8 +286,9 @@ def load_generator(spec, manifest_path=None):
   return _load_named(value, manifest_path)
 
 
-def load_from_workdir(workdir, which="latest"):
-  """The generator (the EMA copy when the run kept one) of a training workdir's checkpoint."""
+def load_from_workdir(workdir, which="latest", step=None):
+  """The generator (the EMA copy when the run kept one) of a training workdir's checkpoint:
+  the latest one, the best one (which="best") or the one of generator step `step`."""
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   path = os.path.join(workdir, "config.json")
   if not os.path.isfile(path):
@@ -296,6 +297,10 @@ def load_from_workdir(workdir, which="latest"):
     config = config_from_dict(json.load(f))
   folder = os.path.join(workdir, "best" if which == "best" else "checkpoints")
   ckpt = tf.train.latest_checkpoint(folder)
+  if step is not None:
+    ckpt = os.path.join(folder, f"ckpt-{int(step)}")
+    if not tf.io.gfile.exists(ckpt + ".index"):
+      raise DataUnavailableError(f"no checkpoint of step {step} in {folder}")
   if ckpt is None:
     raise DataUnavailableError(f"no checkpoint in {folder}: train first (the paper module's "
                                f"command with --workdir={workdir})")
@@ -462,11 +467,11 @@ def _check_float16_range(model):
 
 
 def ship(workdir, name, paper, command, wall_seconds=None, cpu_seconds=None, paper_flags=None,
-         notes="", manifest_path=None, data_dir=None):
+         notes="", manifest_path=None, data_dir=None, step=None):
   """Stores the generator of `workdir` as checkpoints/generators/<name>.npz (float16), scores it
   under its dataset's protocol and writes its manifest entry. Returns the entry."""
   check_name(name)
-  generator = load_from_workdir(workdir)
+  generator = load_from_workdir(workdir, step=step)
   _check_float16_range(generator.model)
   _float16_round_trip(generator.model)
   folder = os.path.dirname(os.path.abspath(manifest_path or manifest_lib.DEFAULT_MANIFEST))
@@ -561,6 +566,26 @@ def _print_list():
           f"{(e.get('size_bytes') or 0) / 1e6:7.2f}M  {metrics}")
 
 
+def markdown_table(dataset_kind=None):
+  """A README table of the shipped generators (command, steps, wall time, metrics, sample grid)."""
+  from repro.data import dataset_info  # pylint: disable=g-import-not-at-top
+  rows = ["| method | generator | dataset | steps | train time | metrics | samples | command |",
+          "|---|---|---|---|---|---|---|---|"]
+  for name, e in generator_entries().items():
+    kind = dataset_info(e["dataset"]).kind
+    if dataset_kind and kind != dataset_kind:
+      continue
+    metrics = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+                        for k, v in e["metrics"].items() if not k.endswith("_std"))
+    wall = e.get("train_wall_seconds")
+    rows.append(f"| {e['paper']} | `{name}` | {e['dataset']} | {e['steps']} | "
+                f"{wall / 60:.0f} min | {metrics} | ![{name}](checkpoints/{e['samples']}) | "
+                f"`{e['command']}` |" if wall else
+                f"| {e['paper']} | `{name}` | {e['dataset']} | {e['steps']} | ? | {metrics} | "
+                f"![{name}](checkpoints/{e['samples']}) | `{e['command']}` |")
+  return "\n".join(rows)
+
+
 def main(argv=None):
   import argparse  # pylint: disable=g-import-not-at-top
   from repro.errors import exit_on_error  # pylint: disable=g-import-not-at-top
@@ -568,6 +593,8 @@ def main(argv=None):
   parser = argparse.ArgumentParser(prog="python -m repro.checkpoints", description=__doc__.split("\n")[0])
   sub = parser.add_subparsers(dest="command", required=True)
   sub.add_parser("list", help="the shipped generators")
+  p = sub.add_parser("table", help="README table of the shipped generators (markdown)")
+  p.add_argument("--kind", choices=["image", "points"], default=None)
   p = sub.add_parser("show", help="one manifest entry as JSON")
   p.add_argument("name")
   p = sub.add_parser("evaluate", help="reload and recompute the recorded metrics")
@@ -586,6 +613,7 @@ def main(argv=None):
   p.add_argument("--timing", default=None, help="JSON file with wall_seconds and cpu_seconds")
   p.add_argument("--notes", default="")
   p.add_argument("--data_dir", default=None)
+  p.add_argument("--step", type=int, default=None, help="a kept checkpoint other than the latest")
   try:
     args = parser.parse_args(argv)
   except SystemExit as e:
@@ -595,6 +623,8 @@ def main(argv=None):
   def run(_):
     if args.command == "list":
       _print_list()
+    elif args.command == "table":
+      print(markdown_table(args.kind))
     elif args.command == "show":
       kind, entry = resolve(check_name(args.name))
       print(json.dumps(entry, indent=1))
@@ -627,7 +657,7 @@ def main(argv=None):
           timing = json.load(f)
       entry = ship(args.workdir, args.name, args.paper, args.train_command,
                    timing.get("wall_seconds"), timing.get("cpu_seconds"), flags_json, args.notes,
-                   data_dir=args.data_dir)
+                   data_dir=args.data_dir, step=args.step)
       print(json.dumps({k: entry[k] for k in ("name", "file", "sha256", "steps", "metrics")},
                        indent=1))
     return 0

@@ -19,7 +19,8 @@ NAMES = sorted(SHIPPED)
 
 
 def test_generators_are_shipped():
-  assert {"klwgan_mog"} <= set(NAMES), NAMES
+  assert {"wgan_gp_fashion_mnist", "wgan_gp_8gaussians", "klwgan_mog", "sinkhorn_8gaussians",
+          "coulomb_8gaussians"} <= set(NAMES), NAMES
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -211,6 +211,20 @@ def test_sn_gradient_flows_through_sigma():
     assert abs(numeric - grad[idx]) < 2e-2 * max(1.0, abs(numeric))
 
 
+def test_biggan_nets_build_and_clone_for_the_ema():
+  import keras
+  from repro.models import snmodels
+  for size, channels in ((32, 3), (28, 1)):
+    g = snmodels.biggan_generator(size, channels, 16, ch=2)
+    d = snmodels.biggan_critic(size, channels, ch=2)
+    assert g.output_shape == (None, size, size, channels) and d.output_shape == (None, 1)
+    ema = keras.models.clone_model(g)       # the trainer's EMA copy of an SN generator
+    ema.set_weights(g.get_weights())
+    z = np.random.default_rng(0).normal(size=(3, 16)).astype(np.float32)
+    np.testing.assert_allclose(ema(z).numpy(), g(z).numpy(), rtol=1e-5, atol=1e-6)
+    assert d(g(z), training=True).shape == (3, 1)
+
+
 # ---- training ----------------------------------------------------------------------------------
 
 def test_brief_training_beats_the_untrained_generator(tmp_path):

@@ -64,7 +64,7 @@ def test_input_range_is_minus_one_to_one():
   assert ext.input_spec.value_range == (-1.0, 1.0)
   with pytest.raises(UsageError, match=r"expects pixel values in \[-1, 1\]"):
     ext(np.full((2, 28, 28, 1), 200.0, np.float32))
-  with pytest.raises(UsageError, match="height 28"):
+  with pytest.raises(UsageError, match=r"shape \[N, 28, 28, 1\]"):
     ext(np.zeros((2, 32, 32, 1), np.float32))
 
 

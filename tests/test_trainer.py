@@ -1,10 +1,9 @@
-"""The one trainer: resume equivalence, clipping, the n_critic schedule, no retracing, EMA, toy run."""
+"""The one trainer: resume equivalence, clipping, the n_critic schedule, no retracing, EMA, toy run.
+(1 vs 2 devices: tests/test_distributed.py.)"""
 
 import glob
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -146,35 +145,3 @@ def test_wgan_gp_moves_8gaussians_samples_onto_modes(tmp_path):
   assert after.modes_covered >= 4, after
   assert before.high_quality_fraction < 0.05, before
   assert after.high_quality_fraction > 0.2, after
-
-
-_MIRRORED = r"""
-import json, sys
-import numpy as np
-from repro.train import distribute
-distribute.split_cpu(int(sys.argv[1]))
-import tensorflow as tf
-from repro.train.config import TrainConfig
-from repro.train.objective import WassersteinObjective
-from repro.train.trainer import Trainer
-strategy = (tf.distribute.MirroredStrategy([f"/cpu:{i}" for i in range(int(sys.argv[1]))])
-            if int(sys.argv[1]) > 1 else tf.distribute.get_strategy())
-config = TrainConfig(dataset="8gaussians", arch="mlp", model=dict(hidden=(16, 16)), z_dim=2,
-                     batch_size=32, steps=3, n_critic=2, g_lr=1e-3, d_lr=1e-3, seed=5,
-                     eval_every=1000, log_every=1000)
-trainer = Trainer(config, WassersteinObjective(gp_weight=0.1), sys.argv[2], strategy=strategy,
-                  deterministic=True, quiet=True)
-trainer.train()
-print(json.dumps([w.numpy().tolist() for w in trainer.generator.weights + trainer.critic.weights]))
-"""
-
-
-def test_two_logical_cpus_agree_with_one_device(tmp_path):
-  out = {}
-  for n in (1, 2):
-    result = subprocess.run([sys.executable, "-c", _MIRRORED, str(n), str(tmp_path / str(n))],
-                            capture_output=True, text=True, cwd=ROOT, timeout=300)
-    assert result.returncode == 0, result.stderr[-2000:]
-    out[n] = [np.asarray(w) for w in json.loads(result.stdout.strip().splitlines()[-1])]
-  for a, b in zip(out[1], out[2]):
-    assert np.max(np.abs(a - b)) <= 1e-5

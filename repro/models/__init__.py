@@ -9,8 +9,10 @@ from repro.models.resnet import cifar_critic, cifar_generator, good_critic, good
 def build_models(arch, data_shape, z_dim, **kw):
   """Returns (generator, critic) for an architecture name and one example's shape.
 
-  arch: "mlp" (2-D data), "dcgan", "resnet_good" (gan_64x64.py), "resnet_cifar" (gan_cifar_resnet.py).
-  kw: width (channels/units), g_norm, d_norm, hidden (MLP layer sizes), kernel_size.
+  arch: "mlp" (2-D data), "dcgan", "resnet_good" (gan_64x64.py), "resnet_cifar" (gan_cifar_resnet.py),
+    "dcgan_tf" (carpedm20/DCGAN-tensorflow as TTUR/FOGAN use it), "coulomb" (Coulomb GAN "my" nets).
+  kw: width (channels/units), g_norm, d_norm, hidden (MLP layer sizes), kernel_size;
+    coulomb: g_width, d_width, d_layers, l2, g_l2.
   """
   if arch == "mlp":
     if len(data_shape) != 1:
@@ -33,4 +35,16 @@ def build_models(arch, data_shape, z_dim, **kw):
     dim = kw.get("width", 128)
     return (cifar_generator(z_dim, dim, channels, kw.get("g_norm", "batch")),
             cifar_critic(dim, channels, size, kw.get("d_norm", "none")))
-  raise UsageError(f"unknown architecture {arch!r}; use mlp, dcgan, resnet_good or resnet_cifar")
+  if arch == "dcgan_tf":
+    from repro.models.dcgan_tf import dcgan_tf_critic, dcgan_tf_generator  # pylint: disable=g-import-not-at-top
+    width = kw.get("width", 64)
+    return (dcgan_tf_generator(size, channels, z_dim, width, kw.get("g_norm", "batch")),
+            dcgan_tf_critic(size, channels, width, kw.get("d_norm", "batch")))
+  if arch == "coulomb":
+    from repro.models import coulomb_models as cm  # pylint: disable=g-import-not-at-top
+    return (cm.coulomb_generator(size, channels, z_dim, kw.get("g_width", 1024),
+                                 kw.get("g_l2", kw.get("l2", 0.0))),
+            cm.coulomb_critic(size, channels, kw.get("d_width", 64), kw.get("d_layers", 4),
+                              kw.get("l2", 0.0)))
+  raise UsageError(f"unknown architecture {arch!r}; use mlp, dcgan, resnet_good, resnet_cifar, "
+                   "dcgan_tf or coulomb")

@@ -9,7 +9,8 @@ Sources: ermongroup/f-wgan `synthetic/kl_wgan.py` (2-D training), `synthetic/dat
 `synthetic/generative_modeling_plots.ipynb` (evaluation and the reported table),
 `image_generation/train_C10U.sh`, `train_fns.py`, `utils.py`, `BigGAN.py` (images).
 Hardware: the 2-D sets run on a 2-core CPU (see `papers/klwgan_synthetic.md` for measured times);
-the image configs are meant for a GPU (~97k generator steps of a BigGAN ResNet).
+the image configs are meant for a GPU (~97k generator steps of a BigGAN ResNet with 256-channel
+blocks: minutes per step on a busy 2-core CPU). On a CPU, `--ch=8` or `--ch=16` makes it usable.
 """
 
 import json
@@ -35,6 +36,8 @@ flags.DEFINE_integer("runs", 4, "Runs per table cell (the notebook: 4 for MMD, t
                      "for the log-likelihood).")
 flags.DEFINE_integer("epochs", None, "Epochs over the 5000 training points (default 500, "
                      "kl_wgan.py num_epochs); 20 generator steps each.")
+flags.DEFINE_integer("ch", None, "BigGAN channel multiplier G_ch = D_ch for image sets (default "
+                     "64 as train_C10U.sh; e.g. 16 to try it on a CPU).")
 flags.DEFINE_string("sets", "", "Comma-separated subset of the 2-D sets for --table "
                     "(default all six).")
 
@@ -187,6 +190,11 @@ def configure(dataset, loss=None, temperature=None, epochs=None):
     return config, objective, dict(models=model_factory,
                                    eval_fn=synthetic_eval_fn(dataset))
   config = image_config(dataset)
+  ch = FLAGS.ch if parsed else None
+  if ch is not None:
+    if ch < 1:
+      raise UsageError(f"--ch must be a positive integer, got {ch}")
+    config = config.replace(model=dict(config.model, ch=ch))
   if epochs:
     config = config.replace(steps=epochs * (_TRAIN_SIZE[dataset] // (64 * 4)))
   objective = KLWGANObjective(loss, 5.0 if temperature is None else temperature)  # --loss_type kl_5
@@ -261,18 +269,61 @@ def format_table(table, sets, header=""):
   return "\n".join(lines)
 
 
+def _claim(cell_dir):
+  """Lets several `--table` processes share the work: a cell is trained by the process that
+  creates `<cell>.lock` first (a lock whose process is gone is taken over)."""
+  lock = cell_dir.rstrip("/") + ".lock"
+  os.makedirs(os.path.dirname(lock) or ".", exist_ok=True)
+  for _ in range(2):
+    try:
+      fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+      try:
+        with open(lock) as f:
+          pid = int(f.read().strip() or 0)
+        os.kill(pid, 0)
+        return None            # another live process is training this cell
+      except (ProcessLookupError, ValueError, OSError):
+        try:
+          os.remove(lock)      # stale: its process died
+        except FileNotFoundError:
+          pass
+        continue
+    os.write(fd, str(os.getpid()).encode())
+    os.close(fd)
+    return lock
+  return None
+
+
 def run_table(sets, runs, epochs, workdir):
+  """Trains every (set, loss, run) cell, run-major (all cells of run 0, then run 1, ...) so a
+  partial table has the same number of runs everywhere; finished cells are reused."""
   results, start = [], time.time()
-  total = len(sets) * 2 * runs
-  for name in sets:
-    for loss in ("hinge", "kl"):
-      for seed in range(runs):
-        cell_dir = os.path.join(workdir, f"{name}_{loss}_run{seed}")
+  pending = [(seed, name, loss) for seed in range(runs) for name in sets
+             for loss in ("hinge", "kl")]
+  total = len(pending)
+  while pending:
+    progressed = False
+    for cell in list(pending):
+      seed, name, loss = cell
+      cell_dir = os.path.join(workdir, f"{name}_{loss}_run{seed}")
+      done = os.path.exists(os.path.join(cell_dir, "result.json"))
+      lock = None if done else _claim(cell_dir)
+      if not done and lock is None:
+        continue               # someone else is on it; come back later
+      try:
         r = train_cell(name, loss, seed, epochs, cell_dir)
-        results.append(r)
-        print(f"[{len(results)}/{total}] {name:7s} {loss:5s} run {seed}: log-lik {r['loglik']:.3f}"
-              f"  MMD×1e3 {r['mmd_x1e3']:.2f}  ({r['cpu_seconds']:.0f} s CPU, "
-              f"{r['wall_seconds']:.0f} s wall)  [{time.time() - start:.0f} s so far]", flush=True)
+      finally:
+        if lock:
+          os.remove(lock)
+      pending.remove(cell)
+      results.append(r)
+      progressed = True
+      print(f"[{len(results)}/{total}] {name:7s} {loss:5s} run {seed}: log-lik {r['loglik']:.3f}"
+            f"  MMD×1e3 {r['mmd_x1e3']:.2f}  ({r['cpu_seconds']:.0f} s CPU, "
+            f"{r['wall_seconds']:.0f} s wall)  [{time.time() - start:.0f} s so far]", flush=True)
+    if pending and not progressed:
+      time.sleep(20)
   table = summarize(results, sets)
   cpu = sum(r["cpu_seconds"] for r in results)
   wall = sum(r["wall_seconds"] for r in results)

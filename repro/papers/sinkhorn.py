@@ -165,7 +165,7 @@ def dataset_config(dataset):
     return TrainConfig(dataset=dataset, arch="sinkhorn_dcgan",
                        model=dict(width=64, g_norm="none", kernel_size=5),
                        z_dim=128, batch_size=50, steps=200000, n_critic=5, g_lr=1e-4, d_lr=1e-4,
-                       save_every=500, eval_every=500, log_every=20)
+                       save_every=200, eval_every=200, log_every=20)
   # gan_cifar.py: DCGAN width 128, 5x5 kernels, BN in G, batch 64, Adam 1e-4 (0.5, 0.9), z 128.
   return TrainConfig(dataset=dataset, arch="sinkhorn_dcgan",
                      model=dict(width=128, g_norm="batch", kernel_size=5),

@@ -39,12 +39,34 @@ flags.DEFINE_boolean("deterministic", False, "Turn on TensorFlow op determinism.
 flags.DEFINE_string("strategy", "auto", "auto|one|mirrored|multiworker|tpu")
 flags.DEFINE_integer("cpu_devices", 0, "Split the CPU into N logical devices (testing Mirrored).")
 flags.DEFINE_string("tpu", "", "TPU address for --strategy=tpu.")
+flags.DEFINE_enum("nan_policy", "stop", ["stop", "skip"], "On a NaN/Inf loss or gradient: stop "
+                  "(exit 3, the last good checkpoint kept) or skip that update and go on.")
+flags.DEFINE_string("net", None, "Network-builder arguments overriding the paper's, as a JSON "
+                    "object, e.g. --net='{\"hidden\": [64, 64]}' (MLP) or '{\"width\": 32}'.")
 flags.DEFINE_string("checkpoint", None, "Pretrained generator: a name from checkpoints/manifest.json "
                     "or a .keras file. Writes a sample grid and evaluates it; no training.")
 
 flags.register_validator("g_lr", lambda v: v is None or v > 0, "--g_lr must be positive")
 flags.register_validator("d_lr", lambda v: v is None or v > 0, "--d_lr must be positive")
 flags.register_validator("ema_decay", lambda v: v is None or 0 <= v < 1, "--ema_decay must be in [0, 1)")
+flags.register_validator("strategy", lambda v: v in ("auto", "one", "mirrored", "multiworker", "tpu"),
+                         "--strategy must be one of auto, one, mirrored, multiworker, tpu")
+flags.register_validator("cpu_devices", lambda v: v is not None and v >= 0,
+                         "--cpu_devices must be >= 0")
+
+
+@flags.validator("net")
+def _check_model_flag(value):
+  if value is not None:
+    try:
+      parse_model_flag(value)
+    except UsageError as e:
+      raise flags.ValidationError(str(e)) from None
+  return True
+
+# Keys of repro.models.build_models(**kw) that --net may set.
+MODEL_KEYS = ("width", "g_norm", "d_norm", "hidden", "kernel_size", "g_width", "d_width", "d_layers",
+              "l2", "g_l2")
 
 OVERRIDABLE = ("steps", "batch_size", "seed", "save_every", "eval_every", "log_every", "n_critic",
                "g_lr", "d_lr", "z_dim", "ema_decay",
@@ -58,7 +80,31 @@ def apply_flags(config):
   if FLAGS.data_dir:
     overrides["data_dir"] = FLAGS.data_dir
   overrides["download"] = FLAGS.download
+  if FLAGS.net:
+    overrides["model"] = dict(config.model, **parse_model_flag(FLAGS.net))
   return config.replace(**overrides).validate()
+
+
+def parse_model_flag(text):
+  """--net's JSON object of build_models arguments, checked."""
+  import json  # pylint: disable=g-import-not-at-top
+  try:
+    value = json.loads(text)
+  except ValueError as e:
+    raise UsageError(f"--net is not valid JSON ({e}); write e.g. --net='{{\"hidden\": [64, 64]}}'"
+                     ) from None
+  if not isinstance(value, dict):
+    raise UsageError(f"--net must be a JSON object such as {{\"hidden\": [64, 64]}}, got {text}")
+  unknown = sorted(set(value) - set(MODEL_KEYS))
+  if unknown:
+    raise UsageError(f"--net has unknown key(s) {', '.join(unknown)}; known: {', '.join(MODEL_KEYS)}")
+  for key, v in value.items():
+    sizes = v if isinstance(v, list) else [v]
+    if key in ("width", "hidden", "kernel_size", "g_width", "d_width", "d_layers") and not (
+        sizes and all(isinstance(x, int) and not isinstance(x, bool) and x > 0 for x in sizes)):
+      raise UsageError(f"--net {key} must be a positive integer (or a list of them for hidden), "
+                       f"got {v!r}")
+  return value
 
 
 def run_paper(paper, configure, datasets, default_dataset):
@@ -88,11 +134,13 @@ def train_main(paper, configure, datasets, default_dataset):
     from repro import data  # pylint: disable=g-import-not-at-top
     if not FLAGS.download:
       data.check_prepared(dataset, FLAGS.data_dir)
-    # Imported here so --help, flag errors and missing data do not pay for TensorFlow.
     from repro.train import distribute  # pylint: disable=g-import-not-at-top
+    if FLAGS.strategy == "multiworker":
+      distribute.parse_tf_config()   # a bad TF_CONFIG fails before TensorFlow starts
+    # Imported here so --help, flag errors and missing data do not pay for TensorFlow.
     from repro.train.trainer import Trainer  # pylint: disable=g-import-not-at-top
     distribute.split_cpu(FLAGS.cpu_devices)
-    strategy = distribute.make_strategy(FLAGS.strategy, FLAGS.tpu)
+    strategy = distribute.make_strategy(FLAGS.strategy, FLAGS.tpu)   # before any other TF op
     config, objective, extras = configure(dataset)
     config = apply_flags(config)
     workdir = FLAGS.workdir or f"runs/{paper}_{dataset}"
@@ -100,7 +148,7 @@ def train_main(paper, configure, datasets, default_dataset):
           f"n_critic {config.n_critic}, lr G {config.g_lr} / D {config.d_lr}; workdir {workdir}",
           flush=True)
     trainer = Trainer(config, objective, workdir, strategy=strategy,
-                      deterministic=FLAGS.deterministic, **extras)
+                      deterministic=FLAGS.deterministic, nan_policy=FLAGS.nan_policy, **extras)
     trainer.train()
     return 0
 

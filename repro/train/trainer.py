@@ -6,6 +6,7 @@ Noise and per-example uniforms are drawn once for the global batch and sliced pe
 gives the same numbers on one device or several.
 """
 
+import fcntl
 import json
 import os
 import signal
@@ -17,12 +18,12 @@ import numpy as np
 import tensorflow as tf
 
 from repro import data
-from repro.errors import DivergenceError, UsageError
+from repro.errors import ClusterError, DivergenceError, UsageError, one_line
 from repro.models import build_models
 from repro.train import images
 from repro.train.checkpoints import CheckpointStore
 from repro.train.config import ARCHITECTURE_FIELDS, TrainConfig, n_critic_at
-from repro.train.distribute import is_chief
+from repro.train.distribute import is_chief, is_multi_worker
 from repro.train.objective import Objective, StepInputs
 
 
@@ -60,6 +61,60 @@ def _add_weight_penalty(loss, terms, model):
   return loss + penalty
 
 
+def _all_finite(tensors):
+  """1.0 if every tensor is free of NaN/Inf, else 0.0 (a float, so replicas can average it)."""
+  flags = [tf.reduce_all(tf.math.is_finite(t)) for t in tensors if t is not None]
+  return tf.cast(tf.reduce_all(tf.stack(flags)) if flags else True, tf.float32)
+
+
+def _cluster_reason(e):
+  """The gist of a collective-op failure: TF's message carries the op's whole definition trace."""
+  lines = [l.strip() for l in (getattr(e, "message", "") or str(e)).splitlines() if l.strip()]
+  noise = ("Graph execution error", "Detected at node", "File ", "[[", "Additional GRPC", ":UNKNOWN")
+  useful = [l for l in lines if not l.startswith(noise) and not l.startswith("{{")]
+  return f"{type(e).__name__}: {useful[-1][:160] if useful else 'collective operation failed'}"
+
+
+def _is_bad(health):
+  return tf.logical_or(health["loss"] < 1.0, health["grads"] < 1.0)
+
+
+NAN_POLICIES = ("stop", "skip")
+# --nan_policy=skip gives up when this many generator steps in a row had a skipped update.
+MAX_CONSECUTIVE_SKIPS = 20
+
+
+class _WorkdirLock:
+  """An exclusive flock on `workdir/.lock` while a run trains: a second process training the same
+  workdir would interleave checkpoints. The kernel drops the lock when the holder dies, even by
+  SIGKILL, so a killed run never blocks its own restart."""
+
+  def __init__(self, workdir):
+    self.path = os.path.join(workdir, ".lock")
+    self._file = None
+
+  def acquire(self):
+    f = open(self.path, "a+")
+    try:
+      fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+      f.seek(0)
+      holder = f.read().strip() or "another process"
+      f.close()
+      raise UsageError(f"--workdir {os.path.dirname(self.path)} is in use by a running training "
+                       f"process (pid {holder}); wait for it, stop it, or use another --workdir")
+    f.seek(0)
+    f.truncate()
+    f.write(str(os.getpid()))
+    f.flush()
+    self._file = f
+
+  def release(self):
+    if self._file is not None:
+      self._file.close()   # closing drops the flock
+      self._file = None
+
+
 def _write_atomic(path, text):
   tmp = path + ".tmp"
   with open(tmp, "w") as f:
@@ -74,11 +129,17 @@ class Trainer:
   best_metric=(name, "min"|"max") the best-scoring weights are kept in `workdir/best`.
   models: None (build `config.arch`), (generator, critic), or a function config -> (generator,
   critic) called under the strategy scope after flags are applied.
+  nan_policy: "stop" (default) ends the run with DivergenceError at the first step whose loss or
+  gradient is NaN/Inf, saving nothing after it; "skip" undoes that update (weights, optimizer
+  state, batch-norm statistics) and goes on, giving up after MAX_CONSECUTIVE_SKIPS bad steps in a row.
   """
 
   def __init__(self, config: TrainConfig, objective: Objective, workdir, strategy=None,
                eval_fn=None, best_metric=None, deterministic=False, models=None,
-               quiet=False):
+               quiet=False, nan_policy="stop"):
+    if nan_policy not in NAN_POLICIES:
+      raise UsageError(f"--nan_policy must be one of {', '.join(NAN_POLICIES)}, got {nan_policy!r}")
+    self.nan_policy = nan_policy
     self.config = config.validate()
     self.objective = objective
     self.workdir = workdir
@@ -91,6 +152,7 @@ class Trainer:
     self.best_metric = best_metric
     self.quiet = quiet
     self.chief = is_chief(self.strategy)
+    self.multi_worker = is_multi_worker(self.strategy)
     self.info = data.dataset_info(config.dataset)
     if deterministic:
       tf.config.experimental.enable_op_determinism()
@@ -126,12 +188,14 @@ class Trainer:
     if self.ema is not None:
       tracked["ema"] = self.ema
     self.checkpoint = tf.train.Checkpoint(**tracked)
-    ckpt_dir = os.path.join(workdir, "checkpoints") if self.chief else os.path.join(
-        workdir, f".worker_{id(self)}")
-    self.store = CheckpointStore(self.checkpoint, ckpt_dir, config.keep_checkpoints)
+    # Every worker restores from (and the chief alone writes to) workdir/checkpoints.
+    self.store = CheckpointStore(self.checkpoint, os.path.join(workdir, "checkpoints"),
+                                 config.keep_checkpoints, chief=self.chief)
     self.best_store = None
     if best_metric:
-      self.best_store = CheckpointStore(self.checkpoint, os.path.join(workdir, "best"), 1)
+      self.best_store = CheckpointStore(self.checkpoint, os.path.join(workdir, "best"), 1,
+                                        chief=self.chief)
+    self.skipped_updates = 0
     self.writer = (tf.summary.create_file_writer(os.path.join(workdir, "tensorboard"))
                    if self.chief else tf.summary.create_noop_writer())
     self._stop_signal = None
@@ -198,7 +262,8 @@ class Trainer:
       scaled = loss / self.replicas
     grads = tape.gradient(scaled, variables)
     self.d_opt.apply_gradients(zip(grads, variables))
-    return dict(terms, loss=loss, grad_norm=tf.linalg.global_norm(grads) * self.replicas)
+    return dict(terms, loss=loss, grad_norm=tf.linalg.global_norm(grads) * self.replicas,
+                _loss_ok=_all_finite([loss] + list(terms.values())), _grad_ok=_all_finite(grads))
 
   def _generator_replica(self, real, z, u, seed):
     real, z = self._local(real), self._local(z)
@@ -211,7 +276,8 @@ class Trainer:
       scaled = loss / self.replicas
     grads = tape.gradient(scaled, variables)
     self.g_opt.apply_gradients(zip(grads, variables))
-    return dict(terms, loss=loss, grad_norm=tf.linalg.global_norm(grads) * self.replicas)
+    return dict(terms, loss=loss, grad_norm=tf.linalg.global_norm(grads) * self.replicas,
+                _loss_ok=_all_finite([loss] + list(terms.values())), _grad_ok=_all_finite(grads))
 
   def _joint_replica(self, real, z, u, seed):
     """Critic and generator gradients from the same batch and noise, applied together."""
@@ -234,15 +300,36 @@ class Trainer:
     terms.update({"critic/loss": d_loss, "generator/loss": g_loss,
                   "critic/grad_norm": tf.linalg.global_norm(d_grads) * self.replicas,
                   "generator/grad_norm": tf.linalg.global_norm(g_grads) * self.replicas})
+    terms["_loss_ok"] = _all_finite([d_loss, g_loss] + list(d_terms.values())
+                                    + list(g_terms.values()))
+    terms["_grad_ok"] = _all_finite(d_grads + g_grads)
     return terms
 
-  def _run(self, replica_fn, real):
+  def _guarded_variables(self, optimizers):
+    """What one update changes: both networks' variables (batch-norm statistics move in every
+    forward pass) and the state of the optimizers that step."""
+    variables = list(self.generator.variables) + list(self.critic.variables)
+    for opt in optimizers:
+      variables += list(opt.variables)
+    return variables
+
+  def _run(self, replica_fn, real, optimizers):
+    """One update on every replica. Returns (mean terms, health) where health holds 1.0/0.0 for
+    "loss" (loss and terms finite on every replica) and "grads" (gradients finite)."""
     batch = tf.shape(real)[0]   # = batch_size, except a dataset's smaller last batch of an epoch
     z, u = self._noise(batch), self.rng.uniform([batch])
     seed = self.rng.make_seeds(1)[:, 0]
+    guarded = self._guarded_variables(optimizers) if self.nan_policy == "skip" else []
+    before = [tf.identity(v) for v in guarded]
     per_replica = self.strategy.run(replica_fn, args=(real, z, u, seed))
-    return {k: self.strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None)
-            for k, v in per_replica.items()}
+    terms = {k: self.strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None)
+             for k, v in per_replica.items()}
+    health = {"loss": terms.pop("_loss_ok"), "grads": terms.pop("_grad_ok")}
+    if guarded:   # --nan_policy=skip: undo a non-finite update everywhere (cross-replica context)
+      ok = tf.logical_and(health["loss"] >= 1.0, health["grads"] >= 1.0)
+      for v, old in zip(guarded, before):
+        v.assign(tf.where(ok, v, old))
+    return terms, health
 
   def _update_ema(self):
     if self.ema is None:
@@ -252,31 +339,65 @@ class Trainer:
       e.assign(decay * e + (1.0 - decay) * w)
 
   def _train_step_fn(self, n_critic):
+    """One generator step. Returns (terms, health).
+
+    health["first_bad"] is -1 when every update of the step had finite losses and gradients, else
+    the index of the first one that did not (critic updates 0..n_critic-1, then the generator's
+    update n_critic; 0 for a simultaneous or generator-only update), with "first_loss_ok" /
+    "first_grads_ok" saying what went wrong there, and "skipped" the number of updates
+    --nan_policy=skip undid. On such a step the critic terms are those of that first bad update,
+    so the message names the cause rather than the NaNs that follow from it.
+    """
     real = next(self.iterator)
     if not self.objective.trains_critic:   # e.g. Sinkhorn in pixel space: generator steps only
-      terms = self._run(self._generator_replica, real)
+      terms, health = self._run(self._generator_replica, real, [self.g_opt])
       self._update_ema()
       self.step.assign_add(1)
-      return {f"generator/{k}": v for k, v in terms.items()}
+      return {f"generator/{k}": v for k, v in terms.items()}, self._single_health(health)
     if self.objective.update == "simultaneous":
-      terms = self._run(self._joint_replica, real)
+      terms, health = self._run(self._joint_replica, real, [self.d_opt, self.g_opt])
       self.objective.after_critic_step(self.critic)
       self._update_ema()
       self.step.assign_add(1)
-      return terms
-    d_terms = self._run(self._critic_replica, real)
+      return terms, self._single_health(health)
+    d_terms, h = self._run(self._critic_replica, real, [self.d_opt])
     self.objective.after_critic_step(self.critic)
-    for _ in tf.range(n_critic - 1):
+    bad = _is_bad(h)
+    first = tf.where(bad, 0, -1)
+    first_loss_ok, first_grads_ok = h["loss"], h["grads"]
+    first_terms = d_terms
+    skipped = tf.cast(bad, tf.float32)
+    for i in tf.range(1, n_critic):
       if self.objective.critic_real_batches == "fresh":
         real = next(self.iterator)
-      d_terms = self._run(self._critic_replica, real)
+      d_terms, h = self._run(self._critic_replica, real, [self.d_opt])
+      bad = _is_bad(h)
+      now = tf.logical_and(first < 0, bad)
+      first = tf.where(now, i, first)
+      first_loss_ok = tf.where(now, h["loss"], first_loss_ok)
+      first_grads_ok = tf.where(now, h["grads"], first_grads_ok)
+      first_terms = {k: tf.where(now, d_terms[k], first_terms[k]) for k in first_terms}
+      skipped += tf.cast(bad, tf.float32)
       self.objective.after_critic_step(self.critic)
-    g_terms = self._run(self._generator_replica, real)
+    g_terms, h = self._run(self._generator_replica, real, [self.g_opt])
     self._update_ema()
     self.step.assign_add(1)
-    terms = {f"critic/{k}": v for k, v in d_terms.items()}
+    bad = _is_bad(h)
+    now = tf.logical_and(first < 0, bad)
+    report = {k: tf.where(first >= 0, first_terms[k], d_terms[k]) for k in d_terms}
+    terms = {f"critic/{k}": v for k, v in report.items()}
     terms.update({f"generator/{k}": v for k, v in g_terms.items()})
-    return terms
+    health = {"first_bad": tf.where(now, n_critic, first),
+              "first_loss_ok": tf.where(now, h["loss"], first_loss_ok),
+              "first_grads_ok": tf.where(now, h["grads"], first_grads_ok),
+              "skipped": skipped + tf.cast(bad, tf.float32)}
+    return terms, health
+
+  @staticmethod
+  def _single_health(h):
+    bad = _is_bad(h)
+    return {"first_bad": tf.where(bad, 0, -1), "first_loss_ok": h["loss"],
+            "first_grads_ok": h["grads"], "skipped": tf.cast(bad, tf.float32)}
 
   # ---- sampling ------------------------------------------------------------------------------
   def sample(self, n=None, z=None, use_ema=True, batch=500):
@@ -337,11 +458,24 @@ class Trainer:
 
   def train(self):
     """Runs (or resumes) to `config.steps` generator steps. Returns the last logged terms."""
+    lock = _WorkdirLock(self.workdir) if self.chief else None
+    if lock:
+      lock.acquire()
+    try:
+      return self._train()
+    finally:
+      if lock:
+        lock.release()
+
+  def _train(self):
     cfg = self.config
     restored = self.store.restore_latest()
     start = int(self.step.numpy())
+    if self.multi_worker:
+      self._check_workers_agree(start)
     if restored:
-      self._log(f"resumed from {restored} at step {start}")
+      skipped = f" (skipped unreadable: {'; '.join(self.store.skipped)})" if self.store.skipped else ""
+      self._log(f"resumed from {restored} at step {start}{skipped}")
     if start >= cfg.steps:
       self._log(f"already at step {start} of {cfg.steps}: nothing to do")
       return {}
@@ -350,25 +484,92 @@ class Trainer:
       signal.signal(s, self._on_signal)
     try:
       return self._loop(start)
+    except (tf.errors.UnavailableError, tf.errors.CancelledError,
+            tf.errors.DeadlineExceededError) as e:
+      if not self.multi_worker:
+        raise
+      raise ClusterError(
+          f"lost contact with a worker at step {int(self.step.numpy())} ({_cluster_reason(e)}); "
+          f"restart every worker with the same --workdir: training resumes from "
+          f"{self.store.latest or 'the start'}") from None
     finally:
       for s, handler in previous.items():
         signal.signal(s, handler)
       self.writer.flush()
 
+  def _check_workers_agree(self, step):
+    """Every worker must resume from the same checkpoint (the workdir must be shared storage)."""
+    @tf.function
+    def moments(x):
+      mean = self.strategy.reduce(tf.distribute.ReduceOp.MEAN,
+                                  self.strategy.run(tf.identity, args=(x,)), axis=None)
+      square = self.strategy.reduce(tf.distribute.ReduceOp.MEAN,
+                                    self.strategy.run(tf.square, args=(x,)), axis=None)
+      return mean, square
+
+    mean, square = moments(tf.constant(float(step), tf.float64))
+    if float(square) - float(mean) ** 2 > 0.25 or float(mean) != step:
+      raise ClusterError(f"the workers resumed from different steps (this one from {step}, the mean "
+                         f"is {float(mean):g}): the --workdir must be one folder every worker sees "
+                         "(a shared file system)")
+
+  def _describe_bad_update(self, step, values, health):
+    """'critic update 2 of 5: critic/loss is NaN' for the first non-finite update of a step."""
+    first, n = int(health["first_bad"]), n_critic_at(self.config, step)
+    if not self.objective.trains_critic:
+      side, where = "generator", "generator update"
+    elif self.objective.update == "simultaneous":
+      side, where = "", "critic and generator update"
+    elif first < n:
+      side, where = "critic", f"critic update {first + 1} of {n}"
+    else:
+      side, where = "generator", "generator update"
+    names = [f"{k} is {'NaN' if np.isnan(v) else 'Inf'}" for k, v in sorted(values.items())
+             if k.startswith(side) and not k.endswith("grad_norm") and not np.isfinite(v)]
+    if health["first_grads_ok"] < 1.0:
+      names.append(f"{side or 'the'} gradients are non-finite" + (
+          "" if names else f" (the loss is finite)"))
+    return f"{where}: {', '.join(names) or 'non-finite values'}"
+
+  def _check_finite(self, step, values, health, consecutive):
+    """Raises DivergenceError (--nan_policy=stop) or counts skipped updates (skip). Returns the
+    new count of consecutive generator steps with a skipped update."""
+    done = step + 1
+    if int(health["first_bad"]) < 0 and all(np.isfinite(v) for v in values.values()):
+      return 0
+    last = self.store.latest or "none yet"
+    cause = (self._describe_bad_update(step, values, health) if int(health["first_bad"]) >= 0
+             else ", ".join(f"{k} is {'NaN' if np.isnan(v) else 'Inf'}"
+                            for k, v in sorted(values.items()) if not np.isfinite(v)))
+    if self.nan_policy == "skip":
+      skipped = int(round(health["skipped"]))
+      self.skipped_updates += skipped
+      consecutive = consecutive + 1 if skipped else 0
+      if skipped:
+        self._log(f"step {done}: skipped {skipped} update(s), first {cause} "
+                  f"(--nan_policy=skip; {self.skipped_updates} so far)")
+      if consecutive >= MAX_CONSECUTIVE_SKIPS:
+        raise DivergenceError(
+            f"training diverged: {consecutive} generator steps in a row up to step {done} had "
+            f"non-finite updates (last: {cause}); last good checkpoint {last} is kept; lower the "
+            "learning rates or check the data")
+      return consecutive
+    raise DivergenceError(
+        f"training diverged at step {done}, {cause}; stopped without saving it (last good "
+        f"checkpoint {last} is kept); lower the learning rates, check the data, or pass "
+        f"--nan_policy=skip to skip such updates")
+
   def _loop(self, start):
     cfg = self.config
     window_start, window_steps, logged = time.time(), 0, {}
+    consecutive_skips = 0
     for step in range(start, cfg.steps):
       self._set_learning_rates(step)
-      terms = self._train_step(tf.constant(n_critic_at(cfg, step), tf.int32))
+      terms, health = self._train_step(tf.constant(n_critic_at(cfg, step), tf.int32))
       done, window_steps = step + 1, window_steps + 1
       values = {k: float(v) for k, v in terms.items()}
-      bad = [k for k, v in values.items() if not np.isfinite(v)]
-      if bad:
-        last = self.store.manager.latest_checkpoint or "none yet"
-        raise DivergenceError(
-            f"{', '.join(bad)} became non-finite at step {done}; nothing was saved after it "
-            f"(last good checkpoint: {last}); lower the learning rates or check the data")
+      consecutive_skips = self._check_finite(step, values, {k: float(v) for k, v in health.items()},
+                                             consecutive_skips)
       if done % cfg.log_every == 0 or done == cfg.steps:
         elapsed = time.time() - window_start
         rate = window_steps / max(elapsed, 1e-9)

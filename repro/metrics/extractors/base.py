@@ -62,17 +62,14 @@ class Extractor:
     if x.ndim != 4:
       raise UsageError(f"{self.name}: images must be [N, H, W, C] or [N, H, W], got shape {x.shape}")
     spec = self.input_spec
-    c = x.shape[-1]
-    if spec.channels is not None and c != spec.channels:
-      if c == 1 and spec.channels == 3:
-        x = np.repeat(x, 3, axis=-1)
-      else:
-        raise UsageError(f"{self.name} expects {spec.channels}-channel images, got {c} channels "
-                         f"(shape {x.shape})")
-    for axis, want, what in ((1, spec.height, "height"), (2, spec.width, "width")):
-      if want is not None and x.shape[axis] != want:
-        raise UsageError(f"{self.name} expects images of {what} {want}, got shape {x.shape}: "
-                         f"resize them or pick another extractor")
+    if spec.channels == 3 and x.shape[-1] == 1:
+      x = np.repeat(x, 3, axis=-1)
+    wanted = (spec.height, spec.width, spec.channels)
+    if any(w is not None and got != w for got, w in zip(x.shape[1:], wanted)):
+      expected = ", ".join("any" if w is None else str(w) for w in wanted)
+      raise UsageError(f"{self.name} expects images of shape [N, {expected}] (height, width, "
+                       f"channels), got shape {x.shape}: resize or convert them, or pick another "
+                       f"extractor")
     if x.size and not np.all(np.isfinite(x)):
       raise UsageError(f"{self.name}: images contain NaN or Inf values")
     lo, hi = spec.value_range

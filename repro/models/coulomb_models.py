@@ -1,0 +1,100 @@
+"""Coulomb GAN's "my" generator and "my" / "my-big" critic (Unterthiner et al. 2018).
+
+Facts from bioinf-jku/coulomb_gan `tensorflow/models.py` (`my_generator` L55-82, `my_discriminator`
+L227-244, `GENERATOR_OUT_FN` L185, `DISCRIMINATORS` L302-310); this is an independent Keras
+re-implementation (the original is GPL; no code is copied).
+
+Generator ("my"):
+- Dense z -> 4 x 4 x 1024 with ReLU (no batch norm), then stride-2 5x5 transposed convolutions
+  halving the channels (512, 256, ...) while the resolution is below size / 2, each followed by
+  batch norm and ReLU, then a stride-2 5x5 transposed convolution to the image channels with the
+  output 1.7159 * tanh(2x / 3) (LeCun's scaled tanh; the range is +-1.7159, images are clipped to
+  [-1, 1] for display and FID). 64 px: 3 hidden layers; 32 px: 2.
+- 28 px (Fashion-MNIST, not in the paper): the same rule started at 7 x 7 (one hidden layer).
+Critic ("my": 64 filters, "my-big": 128):
+- Stride-2 5x5 convolutions doubling the filters, each with batch norm and LeakyReLU(0.2), then one
+  dense output. **Quirk reproduced:** the official code takes the number of convolutions from
+  dimension 0 of its input, the *batch* dimension: `n_repeat = int(log2(batch_size / 8))`, so the
+  critic is 4 convolutions deep at the default batch size 128, 3 at 64, 5 at 256. Here the depth is
+  given explicitly (`layers=critic_depth(batch_size)`), so it does not change silently with the
+  number of replicas.
+Defaults of tf.layers (TF 1.x): kernels Glorot-uniform except the hidden transposed convolutions
+(variance scaling, factor 2, fan-avg, truncated normal: `get_initializer(tf.nn.relu)`); batch norm
+momentum 0.99, epsilon 1e-3. The optional L2 weight penalty (`--l2_penalty`,
+`tf.contrib.layers.l2_regularizer(scale)` = scale * sum(w^2) / 2) sits on the convolution and
+transposed-convolution kernels only, not on the dense layers, as in the official code.
+"""
+
+import math
+
+import keras
+from keras import ops
+
+LECUN_TANH_SCALE = 1.7159   # models.py GENERATOR_OUT_FN
+LECUN_TANH_SLOPE = 2.0 / 3.0
+
+
+def lecun_tanh(x):
+  """1.7159 * tanh(2x / 3) (models.py `GENERATOR_OUT_FN`)."""
+  return LECUN_TANH_SCALE * ops.tanh(x * LECUN_TANH_SLOPE)
+
+
+def critic_depth(batch_size):
+  """Convolutions of the "my" critic: int(log2(batch_size / 8)) (models.py L232, the batch quirk)."""
+  depth = int(math.log2(batch_size / 8))
+  if depth < 1:
+    raise ValueError(f"the Coulomb 'my' critic needs batch_size >= 16 (depth log2(batch/8)), got "
+                     f"{batch_size}")
+  return depth
+
+
+def _regularizer(l2):
+  # tf.contrib.layers.l2_regularizer(scale)(w) = scale * tf.nn.l2_loss(w) = scale * sum(w^2) / 2.
+  return keras.regularizers.L2(l2 / 2.0) if l2 > 0 else None
+
+
+def _start_resolution(image_size):
+  start = image_size
+  while start > 7:
+    if start % 2:
+      raise ValueError(f"the Coulomb generator cannot make {image_size} px images")
+    start //= 2
+  if start < 4:
+    raise ValueError(f"the Coulomb generator cannot make {image_size} px images")
+  return start
+
+
+def coulomb_generator(image_size=64, channels=3, z_dim=32, width=1024, l2=0.0):
+  res = _start_resolution(image_size)
+  reg = _regularizer(l2)
+  z = keras.Input((z_dim,))
+  x = keras.layers.Dense(res * res * width, activation="relu", name="layer0")(z)
+  x = keras.layers.Reshape((res, res, width))(x)
+  filters, i = width, 0
+  relu_init = keras.initializers.VarianceScaling(2.0, mode="fan_avg",
+                                                 distribution="truncated_normal")
+  while res < image_size // 2:
+    filters //= 2
+    x = keras.layers.Conv2DTranspose(filters, 5, strides=2, padding="same", name=f"gen_{i:02d}",
+                                     kernel_initializer=relu_init, kernel_regularizer=reg)(x)
+    x = keras.layers.BatchNormalization(momentum=0.99, epsilon=1e-3, name=f"gen_{i:02d}_bn")(x)
+    x = keras.layers.ReLU()(x)
+    res, i = res * 2, i + 1
+  x = keras.layers.Conv2DTranspose(channels, 5, strides=2, padding="same", name="gen_out",
+                                   kernel_regularizer=reg)(x)
+  return keras.Model(z, keras.layers.Activation(lecun_tanh, name="lecun_tanh")(x), name="generator")
+
+
+def coulomb_critic(image_size=64, channels=3, width=64, layers=4, l2=0.0):
+  reg = _regularizer(l2)
+  image = keras.Input((image_size, image_size, channels))
+  x = image
+  filters = width
+  for i in range(layers):
+    x = keras.layers.Conv2D(filters, 5, strides=2, padding="same", name=f"disc_{i:02d}",
+                            kernel_regularizer=reg)(x)
+    x = keras.layers.BatchNormalization(momentum=0.99, epsilon=1e-3, name=f"disc_{i:02d}_bn")(x)
+    x = keras.layers.LeakyReLU(0.2)(x)
+    filters *= 2
+  x = keras.layers.Flatten()(x)
+  return keras.Model(image, keras.layers.Dense(1, name="out")(x), name="critic")

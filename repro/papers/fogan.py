@@ -1,0 +1,194 @@
+"""First Order GAN (Seward et al., ICML 2018): the penalized Wasserstein divergence with a first-order
+(gradient) penalty, on TTUR's DCGAN.
+
+  python -m repro.papers.fogan --dataset=cifar10                  # needs tfds cifar10 prepared
+  python -m repro.papers.fogan --dataset=fashion_mnist --steps=300
+  python -m repro.papers.fogan --dataset=8gaussians --steps=2000
+  python -m repro.papers.fogan --dataset=celeb_a --gan_method=improved_wgan   # WGAN-GP baseline
+
+Sources: zalandoresearch/first_order_gan `DCGAN_FID_batched/model.py` (the objectives, L177-345),
+`DCGAN_FID_batched/main.py` (flag defaults, L49-56), `DCGAN_FID_batched/run_fogan.sh` (the CelebA
+run: `--lipschitz_penalty=.5 --gradient_penalty=1.0 --gan_method='penalized_wgan'
+--discriminator_batch_norm=False --num_discriminator_updates=1 --calculate_slope`, Adam beta1 0.5,
+batch 64, FID on 50k samples every 5000 steps; its `case` block gives the epochs per dataset).
+Paper FIDs (Papers-with-Code): CIFAR-10 27.4, LSUN bedroom 11.4.
+
+The critic scores x' = αx + (1 − α)G(z), α ~ U[0, 0.01], not G(z): see repro.losses.fogan. The
+networks are DCGAN_FID_batched's (repro.models.dcgan_tf), z ~ N(0, I) in R^100 (model.py L152).
+
+Hardware: the 2-D sets and a few hundred Fashion-MNIST steps run on a 2-core CPU; the paper's image
+runs (81 CelebA epochs, 500 CIFAR-10 epochs; FID on 50k samples) need a GPU.
+"""
+
+from absl import flags
+
+from repro.errors import UsageError
+from repro.papers import ttur as ttur_paper
+from repro.train.cli import run_paper
+from repro.train.config import TrainConfig
+
+FLAGS = flags.FLAGS
+_define = ttur_paper._define  # pylint: disable=protected-access
+ttur_paper.define_fid_flags()
+_define("string", "gan_method", "penalized_wgan", "penalized_wgan (FOGAN) or improved_wgan "
+        "(the WGAN-GP baseline of model.py).")
+_define("float", "lipschitz_penalty", None, "λ_L of the Lipschitz term (run_fogan.sh .5).")
+_define("float", "gradient_penalty", None, "λ_GP of the gradient penalty (run_fogan.sh 1.0; "
+        "improved_wgan: 10).")
+_define("boolean", "calculate_slope", True, "Target slope per x' from the real batch "
+        "(run_fogan.sh --calculate_slope); --nocalculate_slope: 1 / (2 λ_L).")
+_define("boolean", "optimize_penalty", False, "The generator also increases the penalties "
+        "(model.py optimize_penalty, default False).")
+_define("boolean", "discriminator_batch_norm", False, "Batch norm in the critic (run_fogan.sh False).")
+
+TOY = ("8gaussians", "25gaussians", "swissroll")
+IMAGES = ("celeb_a", "lsun_bedroom", "cifar10", "fashion_mnist")
+DATASETS = IMAGES + TOY
+METHODS = ("penalized_wgan", "improved_wgan")
+
+LIPSCHITZ_PENALTY = 0.5   # run_fogan.sh --lipschitz_penalty=.5
+GRADIENT_PENALTY = 1.0    # run_fogan.sh --gradient_penalty=1.0
+# improved_wgan baseline: no image run script sets it; WGAN_GP/run_ttur.sh of the same repository
+# (the WGAN-GP baseline of its language runs) uses --gradient_penalty=10, as WGAN-GP does.
+IMPROVED_WGAN_PENALTY = 10.0
+# run_fogan.sh `case $dataset`: epochs celebA 81, lsun 9, cifar10 500; 64 px except cifar10 (32).
+EPOCHS = {"celeb_a": 81, "lsun_bedroom": 9, "cifar10": 500, "fashion_mnist": 25}
+TRAIN_SIZE = {"celeb_a": 202599, "lsun_bedroom": 3033042, "cifar10": 50000, "fashion_mnist": 60000}
+FID_SAMPLES = 50000       # run_fogan.sh --fid_n_samples 50000
+# run_fogan.sh passes the rates on the command line; its checkpoint folder
+# `logs/1127_220919_.0001_.0001` records lr_d = lr_g = 1e-4, the only rates on record.
+LR = 1e-4
+
+
+def _flag(name, default):
+  value = getattr(FLAGS, name) if FLAGS.is_parsed() and name in FLAGS else None
+  return default if value is None else value
+
+
+def fogan_objective(method="penalized_wgan", lipschitz_weight=LIPSCHITZ_PENALTY,
+                    gradient_weight=GRADIENT_PENALTY, calculate_slope=True,
+                    optimize_penalty=False):
+  """The critic/generator losses of model.py for `gan_method` in METHODS."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from repro.losses import fogan as losses  # pylint: disable=g-import-not-at-top
+  from repro.train.objective import Objective  # pylint: disable=g-import-not-at-top
+  if method not in METHODS:
+    raise UsageError(f"--gan_method must be one of {', '.join(METHODS)}, got {method!r}")
+  if lipschitz_weight < 0 or gradient_weight < 0:   # model.py L68-69 asserts
+    raise UsageError("--lipschitz_penalty and --gradient_penalty must be non-negative")
+  if method == "penalized_wgan" and not calculate_slope and lipschitz_weight == 0:
+    raise UsageError("--nocalculate_slope uses the target 1 / (2 λ_L): --lipschitz_penalty must "
+                     "be > 0")
+
+  class FirstOrderObjective(Objective):
+    """penalized_wgan (FOGAN) or improved_wgan (WGAN-GP) exactly as model.py combines them."""
+    name = method
+
+    def __init__(self):
+      self.method, self.optimize_penalty = method, optimize_penalty
+      self.lipschitz_weight, self.gradient_weight = lipschitz_weight, gradient_weight
+      self.calculate_slope = calculate_slope
+
+    def _terms(self, critic, inputs):
+      """Critic loss and its parts on this replica's batch (model.py L202-307)."""
+      real = inputs.real
+      f_real = tf.reshape(critic(real, training=True), [-1])
+      if self.method == "penalized_wgan":
+        x_interp = losses.interpolate(real, inputs.fake, losses.ALPHA_MAX * inputs.u)
+        f_interp, norms = losses.critic_with_gradient_norms(critic, x_interp)
+        lip = losses.lipschitz_penalty(real, x_interp, f_real, f_interp)
+        if self.calculate_slope:
+          target = losses.slope_targets(real, x_interp, f_real, f_interp)
+        else:
+          target = losses.constant_slope_target(self.lipschitz_weight)
+        gp = losses.gradient_penalty(norms, target)
+        terms = {"lipschitz_penalty": lip, "gradient_penalty": gp,
+                 "mean_slope_target": tf.reduce_mean(target),
+                 "lipschitz_estimate": losses.lipschitz_estimate(real, x_interp, f_real, f_interp)}
+        adversarial = losses.discriminator_loss(f_real, f_interp)
+        return adversarial, self.lipschitz_weight * lip + self.gradient_weight * gp, f_interp, terms
+      # improved_wgan (model.py L272-290): critic on G(z); penalty at α x + (1 − α) G(z), α ~ U[0, 1].
+      f_fake = tf.reshape(critic(inputs.fake, training=True), [-1])
+      x_hat = losses.interpolate(real, inputs.fake, inputs.u)
+      _, norms = losses.critic_with_gradient_norms(critic, x_hat)
+      gp = losses.gradient_penalty(norms, 1.0)
+      adversarial = losses.discriminator_loss(f_real, f_fake)
+      return adversarial, self.gradient_weight * gp, f_fake, {"gradient_penalty": gp}
+
+    def critic_loss(self, critic, inputs):
+      adversarial, penalty, _, terms = self._terms(critic, inputs)
+      terms["wasserstein_estimate"] = -adversarial
+      return adversarial + penalty, terms
+
+    def generator_loss(self, critic, inputs):
+      if not self.optimize_penalty:
+        if self.method == "penalized_wgan":   # −mean f(x'), x' with a fresh α (model.py L208)
+          x_interp = losses.interpolate(inputs.real, inputs.fake, losses.ALPHA_MAX * inputs.u)
+          return losses.generator_loss(critic(x_interp, training=True)), {}
+        return losses.generator_loss(critic(inputs.fake, training=True)), {}
+      # model.py L342-343: g_loss − d_lipschitz_penalty_loss − d_gradient_penalty_loss.
+      _, penalty, f_scored, _ = self._terms(critic, inputs)
+      return losses.generator_loss(f_scored) - penalty, {"penalty": penalty}
+
+    def after_critic_step(self, critic):  # nothing to do (a body AutoGraph can convert)
+      del critic
+
+  return FirstOrderObjective()
+
+
+def fogan_config(dataset, batch_norm=False):
+  if dataset in TOY:
+    # Not in the paper: the suite's 2-D setting with run_fogan.sh's objective (λ_L 0.5, λ_GP 1,
+    # calculated slopes, 1 critic update): gan_toy.py's noise dim 2 and batch 256, 3x128 ReLU MLPs,
+    # Adam (0, 0.9) at 1e-3 decayed linearly to 0 over 5000 steps. Measured on 8gaussians (1500
+    # steps): run_fogan.sh's Adam (0.5, 0.999) at 1e-4-1e-3 leaves the 3-sigma fraction at 0-0.03;
+    # this setting reaches 0.5 (6-7 of 8 modes).
+    return TrainConfig(dataset=dataset, arch="mlp", model=dict(hidden=(128, 128, 128)), z_dim=2,
+                       z_dist="normal", batch_size=256, steps=5000, n_critic=1,
+                       g_lr=1e-3, d_lr=1e-3, g_beta1=0.0, g_beta2=0.9, d_beta1=0.0, d_beta2=0.9,
+                       lr_decay="linear", save_every=1000, eval_every=500, log_every=100)
+  return TrainConfig(
+      dataset=dataset, arch="dcgan_tf",
+      # model.py gf_dim = df_dim = 64; --discriminator_batch_norm=False (run_fogan.sh)
+      model=dict(width=64, g_norm="batch", d_norm="batch" if batch_norm else "none"),
+      z_dim=100, z_dist="normal",             # model.py L152: z = tf.random_normal(0, 1), z_dim 100
+      batch_size=64,                          # run_fogan.sh --batch_size=64
+      steps=EPOCHS[dataset] * (TRAIN_SIZE[dataset] // 64),  # run_fogan.sh epochs (fashion_mnist:
+                                                            # main.py's default 25, not in the paper)
+      n_critic=1,                             # --num_discriminator_updates=1
+      g_lr=LR, d_lr=LR,
+      g_beta1=0.5, d_beta1=0.5,               # run_fogan.sh --beta1 0.5
+      g_beta2=0.999, d_beta2=0.999,           # tf.train.AdamOptimizer default
+      save_every=2000,                        # model.py L510: checkpoint every 2000 counters
+      eval_every=5000 if dataset != "fashion_mnist" else 1000,  # --fid_eval_steps 5000
+      log_every=100)                          # model.py L450: print every 100
+
+
+def configure(dataset, method=None, lipschitz_weight=None, gradient_weight=None,
+              calculate_slope=None, optimize_penalty=None, batch_norm=None, fid=None):
+  """(TrainConfig, objective, trainer extras) for one dataset."""
+  method = method or _flag("gan_method", "penalized_wgan")
+  lipschitz_weight = (lipschitz_weight if lipschitz_weight is not None
+                      else _flag("lipschitz_penalty", LIPSCHITZ_PENALTY))
+  default_gp = GRADIENT_PENALTY if method == "penalized_wgan" else IMPROVED_WGAN_PENALTY
+  gradient_weight = (gradient_weight if gradient_weight is not None
+                     else _flag("gradient_penalty", default_gp))
+  calculate_slope = (calculate_slope if calculate_slope is not None
+                     else _flag("calculate_slope", True))
+  optimize_penalty = (optimize_penalty if optimize_penalty is not None
+                      else _flag("optimize_penalty", False))
+  batch_norm = batch_norm if batch_norm is not None else _flag("discriminator_batch_norm", False)
+  objective = fogan_objective(method, lipschitz_weight, gradient_weight, calculate_slope,
+                              optimize_penalty)
+  config = fogan_config(dataset, batch_norm)
+  n_fid = FID_SAMPLES if dataset != "fashion_mnist" else 10000   # CPU stand-in: 10k samples
+  # model.py L487: FID on (G(z) + 1) * 127.5 kept as float.
+  return config, objective, ttur_paper.fid_extras(dataset, n_fid, "none", mode=fid)
+
+
+def main():
+  run_paper("fogan", configure, DATASETS, default_dataset="fashion_mnist")
+
+
+if __name__ == "__main__":
+  main()

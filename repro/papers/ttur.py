@@ -1,0 +1,378 @@
+"""TTUR: GANs trained by a two time-scale update rule (Heusel et al., NIPS 2017), and its FID protocol.
+
+  python -m repro.papers.ttur --dataset=fashion_mnist --steps=300            # DCGAN, TTUR rates
+  python -m repro.papers.ttur --dataset=cifar10 --model=wgan_gp [--nottur]   # Table 1 rows
+  python -m repro.papers.ttur --dataset=8gaussians --steps=2000
+  python -m repro.papers.ttur --dataset=saddle                               # the toy saddle
+
+Sources: bioinf-jku/TTUR — `Poster/TTUR_Converges_NIPS2017.pdf` (= paper Table 1), `DCGAN_FID_batched/
+{model.py,main.py,run.sh,ops.py}`, `WGAN_GP/gan_64x64_FID.py`, `Toy_Data_Example/
+ttur_example_saddle.ipynb`. TTUR gives the discriminator and the generator their own learning rates
+(b and a in Table 1); "orig" is the one-time-scale baseline with a single rate.
+
+FID during training (`fid_extras`, shared with repro.papers.coulomb and repro.papers.fogan, built on
+`repro.metrics.evaluate.fid_eval_fn`): every `--eval_every` steps, `--fid_samples` generated images
+against reference statistics; the value goes to TensorBoard (`eval/fid`, the FID curve) and
+eval.jsonl, and the best-FID weights are kept apart in `<workdir>/best` (the paper reports the best
+FID of a run). Fashion-MNIST uses the suite's Fashion-MNIST classifier
+(checkpoints/fashion_mnist_cnn.weights.h5) against its 60k training images; the other image sets use
+the 2015 Inception graph (`--inception_graph`) with TTUR's statistics files (`--fid_stats`, e.g.
+fid_stats_cifar10_train.npz) or statistics of the training split. Reference statistics are cached
+on disk ($REPRO_CACHE_DIR, default ~/.cache/repro/fid_stats).
+
+Hardware: the 2-D sets and Fashion-MNIST run on a 2-core CPU (a few hundred steps in minutes); the
+paper's image runs (75k-425k DCGAN updates, 100k WGAN-GP iterations, FID on 50k samples) need a GPU.
+"""
+
+import json
+import os
+import sys
+
+from absl import app, flags
+
+from repro.errors import DataUnavailableError, UsageError, exit_on_error, parse_flags_or_exit
+from repro.train.config import TrainConfig
+
+FLAGS = flags.FLAGS
+
+
+def _define(kind, name, default, help_text, **kw):
+  """Defines a flag unless another module of the process already did (shared FID flags)."""
+  if name not in FLAGS:
+    getattr(flags, f"DEFINE_{kind}")(name, default, help_text, **kw)
+
+
+def define_fid_flags():
+  _define("string", "fid", "auto", "FID during training: auto (on when the extractor's weights are "
+          "on this machine, else a one-line notice), on (fail fast without them) or off.")
+  _define("integer", "fid_samples", None, "Generated images per FID evaluation (default: the "
+          "paper's, 10000 for Fashion-MNIST).")
+  _define("string", "fid_stats", None, "Reference statistics .npz (mu, sigma), e.g. TTUR's "
+          "fid_stats_cifar10_train.npz. Default: computed from the training split and cached "
+          "($REPRO_CACHE_DIR, ~/.cache/repro/fid_stats).")
+  _define("string", "fid_extractor", None, "Feature extractor (default: fashion_mnist_cnn for "
+          "fashion_mnist, inception_2015 otherwise).")
+  _define("string", "inception_graph", None, "classify_image_graph_def.pb or "
+          "inception-2015-12-05.tgz (or $REPRO_INCEPTION_GRAPH).")
+
+
+define_fid_flags()
+flags.DEFINE_enum("model", "dcgan", ["dcgan", "wgan_gp"],
+                  "dcgan (DCGAN_FID_batched) or wgan_gp (WGAN_GP/gan_64x64_FID.py).")
+_define("boolean", "ttur", True, "Two time scales (Table 1 'TTUR' column); --nottur: the 'orig' "
+        "single learning rate (and 5 critic steps for WGAN-GP).")
+_define("integer", "saddle_steps", 5000, "Iterations of the toy saddle (notebook: n_iter 5000).")
+
+TOY = ("8gaussians", "25gaussians", "swissroll")
+MODELS = ("dcgan", "wgan_gp")
+DCGAN_DATASETS = ("celeb_a", "cifar10", "svhn", "lsun_bedroom", "fashion_mnist") + TOY
+WGAN_GP_DATASETS = ("cifar10", "lsun_bedroom", "fashion_mnist") + TOY
+TRAIN_DATASETS = tuple(sorted(set(DCGAN_DATASETS + WGAN_GP_DATASETS)))
+DATASETS = TRAIN_DATASETS + ("saddle",)
+
+# Table 1 (TTUR poster = paper): (discriminator lr b, generator lr a) for TTUR, one lr for "orig".
+TABLE1 = {
+    ("dcgan", "celeb_a"): ((1e-5, 5e-4), 5e-4),       # FID 12.5 (225k updates) vs 21.4 (70k)
+    ("dcgan", "cifar10"): ((1e-4, 5e-4), 1e-4),       # FID 36.9 (75k) vs 37.7 (100k)
+    ("dcgan", "svhn"): ((1e-5, 1e-4), 5e-5),          # FID 12.5 (165k) vs 21.4 (185k)
+    ("dcgan", "lsun_bedroom"): ((1e-5, 1e-4), 5e-5),  # FID 57.5 (340k) vs 70.4 (70k)
+    ("wgan_gp", "cifar10"): ((3e-4, 1e-4), 1e-4),     # FID 24.8 (700 min) vs 29.3 (800 min)
+    ("wgan_gp", "lsun_bedroom"): ((3e-4, 1e-4), 1e-4),  # FID 9.5 (1900 min) vs 20.5 (2010 min)
+}
+# Training-set sizes, for DCGAN_FID_batched's epochs (batch_nums = len(data) // batch_size).
+_TRAIN_SIZE = {"celeb_a": 202599, "cifar10": 50000, "lsun_bedroom": 3033042, "svhn": 73257,
+               "fashion_mnist": 60000}
+# run.sh `epochs`: celebA 81, lsun 9, cifar10 500 (SVHN has no run.sh entry: Table 1's updates).
+_DCGAN_EPOCHS = {"celeb_a": 81, "lsun_bedroom": 9, "cifar10": 500}
+_SVHN_UPDATES = {True: 165000, False: 185000}     # Table 1 "updates" column
+
+
+# ---- settings ------------------------------------------------------------------------------------
+
+def _rates(model, dataset, ttur):
+  """(d_lr, g_lr) of Table 1; stand-ins for sets the paper did not run (documented at each)."""
+  # fashion_mnist and the 2-D sets are not in the paper: they use the model's CIFAR-10 row.
+  (b, a), orig = TABLE1.get((model, dataset), TABLE1[(model, "cifar10")])
+  return (b, a) if ttur else (orig, orig)
+
+
+def dcgan_config(dataset, ttur=True):
+  d_lr, g_lr = _rates("dcgan", dataset, ttur)
+  if dataset in TOY:
+    # Not in the paper: gan_toy.py's 2-D setting (3x512 ReLU MLPs, noise dim 2, batch 256, 100k
+    # iterations) with DCGAN_FID_batched's loss, Adam beta1 0.5 and CIFAR-10's Table 1 rates.
+    return TrainConfig(dataset=dataset, arch="mlp", model=dict(hidden=(512, 512, 512)), z_dim=2,
+                       z_dist="normal", batch_size=256, steps=100000, n_critic=1,
+                       g_lr=g_lr, d_lr=d_lr, g_beta1=0.5, g_beta2=0.999, d_beta1=0.5,
+                       d_beta2=0.999, save_every=1000, eval_every=1000, log_every=100)
+  if dataset == "svhn":
+    steps = _SVHN_UPDATES[ttur]
+  elif dataset == "fashion_mnist":
+    steps = 25 * _TRAIN_SIZE[dataset] // 64    # not in the paper: main.py's default --epoch 25
+  else:
+    steps = _DCGAN_EPOCHS[dataset] * (_TRAIN_SIZE[dataset] // 64)
+  return TrainConfig(
+      dataset=dataset, arch="dcgan_tf",
+      model=dict(width=64, g_norm="batch", d_norm="batch"),  # model.py gf_dim = df_dim = 64, BN in G and D
+      z_dim=100, z_dist="uniform",          # model.py L333: batch_z ~ U[-1, 1], z_dim 100
+      batch_size=64,                        # run.sh --batch_size=64
+      steps=steps, n_critic=1,              # model.py L335-344: one D step, then one G step per batch
+      g_lr=g_lr, d_lr=d_lr,                 # run.sh `bash run.sh <lr_d> <lr_g>`: Table 1
+      g_beta1=0.5, d_beta1=0.5,             # run.sh --beta1 0.5
+      g_beta2=0.999, d_beta2=0.999,         # tf.train.AdamOptimizer default beta2
+      save_every=2000,                      # model.py L409: checkpoint every 2000 counters
+      eval_every=5000 if dataset != "fashion_mnist" else 1000,  # run.sh --fid_eval_steps 5000
+      log_every=100)                        # model.py L353: print every 100
+
+
+def wgan_gp_config(dataset, ttur=True):
+  d_lr, g_lr = _rates("wgan_gp", dataset, ttur)
+  # gan_64x64_FID.py L43-59: TTUR CRITIC_ITERS 1, ITERS 100000, FID_STEP 1000;
+  # orig CRITIC_ITERS 5, ITERS 25009, FID_STEP 333 (its orig rates 5e-4 differ from Table 1's 1e-4).
+  n_critic, steps, every = (1, 100000, 1000) if ttur else (5, 25009, 333)
+  common = dict(n_critic=n_critic, steps=steps, g_lr=g_lr, d_lr=d_lr,
+                g_beta1=0.0, d_beta1=0.0, g_beta2=0.9, d_beta2=0.9)  # L632-634: Adam(beta1 0, beta2 0.9)
+  if dataset in TOY:
+    # Not in the paper: gan_toy.py's nets and data (3x512 ReLU MLPs, noise 2, batch 256, 100k
+    # iterations, λ 0.1) with TTUR's WGAN-GP optimiser (Adam (0, 0.9), rates, 1 critic step).
+    # Measured on 8gaussians (1000 steps at 3.3x the rates, decayed): gan_toy.py's beta1 0.5
+    # reaches a 3-sigma fraction of 0.03-0.26, beta1 0 reaches 0.38 (7-8 of 8 modes).
+    common.update(steps=100000)
+    return TrainConfig(dataset=dataset, arch="mlp", model=dict(hidden=(512, 512, 512)), z_dim=2,
+                       batch_size=256, save_every=1000, eval_every=1000, log_every=100, **common)
+  # (tests/test_ttur.py trains it for 1000 steps at 3.3x these rates, ratio kept, decayed to 0.)
+  if dataset == "fashion_mnist":
+    # Not in the paper (the Good ResNets need 32 or 64 px): gan_mnist.py's WGAN-GP nets (DIM 64,
+    # 5x5, no normalisation), noise 128, batch 64, with TTUR's WGAN-GP rates.
+    return TrainConfig(dataset=dataset, arch="dcgan",
+                       model=dict(width=64, g_norm="none", d_norm="none", kernel_size=5),
+                       z_dim=128, batch_size=64, save_every=every, eval_every=every,
+                       log_every=100, **common)
+  # gan_64x64_FID.py: GoodGenerator / GoodDiscriminator, BN_G and BN_D on (layer norm in the critic
+  # for wgan-gp, `Normalize` L169-176), DIM 64; TTUR used DIM 32 for CIFAR-10 (TTUR issue 19).
+  width = 32 if dataset == "cifar10" else 64
+  return TrainConfig(dataset=dataset, arch="resnet_good",
+                     model=dict(width=width, g_norm="batch", d_norm="layer"),
+                     z_dim=128, z_dist="normal",     # GoodGenerator: noise = tf.random_normal([n, 128])
+                     batch_size=64,                  # BATCH_SIZE 64
+                     save_every=every, eval_every=every, log_every=200,  # CHECKPOINT_STEP = FID_STEP
+                     **common)
+
+
+LAMBDA_GP = {"image": 10.0, "toy": 0.1}   # gan_64x64_FID.py LAMBDA 10; gan_toy.py LAMBDA .1
+
+
+# ---- the DCGAN objective ---------------------------------------------------------------------------
+
+def gan_objective():
+  from repro.losses import ttur as losses  # pylint: disable=g-import-not-at-top
+  from repro.train.objective import Objective  # pylint: disable=g-import-not-at-top
+
+  class GANObjective(Objective):
+    """The standard GAN of DCGAN_FID_batched: minimax critic loss, non-saturating generator loss."""
+    name = "gan"
+
+    def critic_loss(self, critic, inputs):
+      d_real = critic(inputs.real, training=True)
+      d_fake = critic(inputs.fake, training=True)
+      real_term, fake_term = losses.discriminator_loss_terms(d_real, d_fake)
+      return real_term + fake_term, {"loss_real": real_term, "loss_fake": fake_term}
+
+    def generator_loss(self, critic, inputs):
+      return losses.generator_loss(critic(inputs.fake, training=True)), {}
+
+    def after_critic_step(self, critic):  # nothing to do (a body AutoGraph can convert)
+      del critic
+
+  return GANObjective()
+
+
+# ---- FID during training (shared with Coulomb GAN and FOGAN) -------------------------------------
+
+def _flag(name, value):
+  if value is not None:
+    return value
+  return getattr(FLAGS, name) if name in FLAGS and FLAGS.is_parsed() else None
+
+
+# TTUR's reference statistics hold all training images (README, ttur_stats); for LSUN the first
+# version of fid_stats_lsun.npz used 100k random images (TTUR commit 583a850), which bounds the cost.
+_N_REAL = {"lsun_bedroom": 100000}
+
+
+def fid_extras(dataset, n_samples, quantize="none", mode=None, stats=None, extractor=None,
+               inception_graph=None, cache_dir=None, quiet=False):
+  """Trainer extras (eval_fn, best_metric) computing FID every eval step, or {} when FID is off.
+
+  Built on `repro.metrics.evaluate.fid_eval_fn` (reference statistics cached on disk, protocol in
+  <workdir>/fid_protocol.json). mode: "auto" | "on" | "off" (default --fid). 2-D sets get the
+  mixture metrics instead.
+  """
+  from repro.data import dataset_info  # pylint: disable=g-import-not-at-top
+  from repro.papers import evaluation  # pylint: disable=g-import-not-at-top
+  if dataset_info(dataset).kind != "image":
+    return evaluation.default_extras(dataset)
+  mode = _flag("fid", mode) or "auto"
+  if mode not in ("auto", "on", "off"):
+    raise UsageError(f"--fid must be auto, on or off, got {mode!r}")
+  if mode == "off":
+    return {}
+  n_samples = int(_flag("fid_samples", None) or n_samples)
+  if n_samples < 2:
+    raise UsageError(f"--fid_samples must be >= 2, got {n_samples}")
+  stats = _flag("fid_stats", stats)
+  if stats and not os.path.isfile(stats):
+    raise UsageError(f"--fid_stats {stats} does not exist")
+  name = _flag("fid_extractor", extractor) or (
+      "fashion_mnist_cnn" if dataset == "fashion_mnist" else "inception_2015")
+  kwargs = {}
+  graph = _flag("inception_graph", inception_graph)
+  if name == "inception_2015" and graph:
+    kwargs["graph_path"] = graph
+  data_dir = _flag("data_dir", None)
+  from repro.metrics.evaluate import fid_eval_fn  # pylint: disable=g-import-not-at-top
+  try:
+    eval_fn = fid_eval_fn(dataset, extractor=name, n=n_samples, n_real=_N_REAL.get(dataset),
+                          quantize=quantize, cache_dir=cache_dir, data_dir=data_dir or None,
+                          extractor_kwargs=kwargs, stats=stats)
+  except DataUnavailableError as e:
+    if mode == "on":
+      raise
+    if not quiet:
+      print(f"FID off (--fid=auto): {e}", flush=True)
+    return {}
+  return dict(eval_fn=eval_fn, best_metric=("fid", "min"))
+
+
+# ---- configure / main ------------------------------------------------------------------------------
+
+def configure(dataset, model=None, ttur=None, gp_weight=None, fid=None):
+  """(TrainConfig, objective, trainer extras) of one Table 1 row (or a documented stand-in)."""
+  from repro.train.objective import WassersteinObjective  # pylint: disable=g-import-not-at-top
+  model = model or _flag("model", None) or "dcgan"
+  ttur = ttur if ttur is not None else (_flag("ttur", None) if _flag("ttur", None) is not None
+                                        else True)
+  if model not in MODELS:
+    raise UsageError(f"--model must be one of {', '.join(MODELS)}, got {model!r}")
+  allowed = DCGAN_DATASETS if model == "dcgan" else WGAN_GP_DATASETS
+  if dataset not in allowed:
+    raise UsageError(f"TTUR has no {model} setting for --dataset={dataset}; choose one of "
+                     f"{', '.join(allowed)}")
+  if model == "dcgan":
+    config, objective = dcgan_config(dataset, ttur), gan_objective()
+    # DCGAN_FID_batched model.py L386: FID on (G(z) + 1) * 127.5 kept as float; run.sh 50000 samples.
+    quantize, n_fid = "none", 50000
+  else:
+    config = wgan_gp_config(dataset, ttur)
+    lam = gp_weight if gp_weight is not None else LAMBDA_GP["toy" if dataset in TOY else "image"]
+    objective = WassersteinObjective(gp_weight=lam)
+    # gan_64x64_FID.py L768: ((samples + 1) * 127.5).astype('uint8'); FID_EVAL_SIZE 50000.
+    quantize, n_fid = "truncate", 50000
+  if dataset == "fashion_mnist":
+    n_fid = 10000   # CPU stand-in (not in the paper): 10k samples through the small classifier
+  return config, objective, fid_extras(dataset, n_fid, quantize, mode=fid)
+
+
+# ---- the toy saddle ---------------------------------------------------------------------------------
+
+SADDLE_BASE_LR = 0.01    # notebook: base_lr = 0.01
+SADDLE_SIGMA = 1.0       # notebook: sigma = 1
+# notebook: res_otur_1, res_otur_2, res_ttur_1, res_ttur_2 as (lr_x, lr_y)
+SADDLE_CASES = (
+    ("orig fast", SADDLE_BASE_LR, SADDLE_BASE_LR),
+    ("orig slow", SADDLE_BASE_LR / 10, SADDLE_BASE_LR / 10),
+    ("TTUR x slow", SADDLE_BASE_LR / 100, SADDLE_BASE_LR),
+    ("TTUR y slow", SADDLE_BASE_LR, SADDLE_BASE_LR / 100),
+)
+SETTLED_TOLERANCE = 1.0  # a run "settles" when mean |f - 100| over its last 10% of steps is below
+
+
+def run_saddle(seed=0, n_iter=5000, sigma=SADDLE_SIGMA):
+  """The notebook's four runs from one seeded stream, in its order. Returns a list of dicts."""
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  from repro.losses import ttur as losses  # pylint: disable=g-import-not-at-top
+  rng = np.random.default_rng(seed)
+  results = []
+  tail = max(1, n_iter // 10)
+  for name, lr_x, lr_y in SADDLE_CASES:
+    run = losses.saddle_run(lr_x, lr_y, n_iter, sigma, rng)
+    deviation = float(np.mean(np.abs(run["objective"][-tail:] - losses.SADDLE_VALUE)))
+    results.append(dict(case=name, lr_x=lr_x, lr_y=lr_y, x=float(run["x"][-1]),
+                        y=float(run["y"][-1]), objective=float(run["objective"][-1]),
+                        norm=float(run["norm"][-1]), tail_mean_abs_deviation=deviation,
+                        settled=deviation < SETTLED_TOLERANCE, trajectory=run))
+  return results
+
+
+def _saddle_picture(results, width=600, height=120, f_range=(90.0, 200.0)):
+  """One panel per case: f(t) in red on [90, 200] with the saddle value 100 in grey (uint8 RGB)."""
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  panels = []
+  for r in results:
+    panel = np.full((height, width, 3), 255, np.uint8)
+    lo, hi = f_range
+    level = int(round((1 - (100.0 - lo) / (hi - lo)) * (height - 1)))
+    panel[level, :] = (160, 160, 160)
+    f = np.clip(r["trajectory"]["objective"], lo, hi)
+    cols = np.linspace(0, width - 1, len(f)).round().astype(int)
+    rows = ((1 - (f - lo) / (hi - lo)) * (height - 1)).round().astype(int)
+    panel[rows, cols] = (220, 30, 30)
+    panel[-1, :] = 0
+    panels.append(panel)
+  return np.concatenate(panels)
+
+
+def saddle_main(workdir, seed=0, n_iter=5000, quiet=False):
+  """Runs the four cases, prints a table, writes saddle.json, saddle.png, TensorBoard curves."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from repro.train import images  # pylint: disable=g-import-not-at-top
+  results = run_saddle(seed, n_iter)
+  os.makedirs(workdir, exist_ok=True)
+  summary = [{k: v for k, v in r.items() if k != "trajectory"} for r in results]
+  with open(os.path.join(workdir, "saddle.json"), "w") as f:
+    json.dump(dict(seed=seed, n_iter=n_iter, sigma=SADDLE_SIGMA, start=[0.5, -0.4],
+                   tolerance=SETTLED_TOLERANCE, runs=summary), f, indent=1)
+  images.write_png(os.path.join(workdir, "saddle.png"), _saddle_picture(results))
+  for r in results:
+    writer = tf.summary.create_file_writer(
+        os.path.join(workdir, "tensorboard", r["case"].replace(" ", "_")))
+    with writer.as_default():
+      traj = r["trajectory"]
+      for t in range(0, len(traj["objective"]), 10):
+        tf.summary.scalar("saddle/objective", traj["objective"][t], step=t)
+        tf.summary.scalar("saddle/norm", traj["norm"][t], step=t)
+    writer.flush()
+  if not quiet:
+    print(f"toy saddle f(x, y) = (1 + x^2)(100 - y^2), start (0.5, -0.4), sigma 1, {n_iter} steps, "
+          f"seed {seed}")
+    print(f"{'case':12s} {'lr_x':>7s} {'lr_y':>7s} {'x':>9s} {'y':>9s} {'f':>9s} {'norm':>7s} "
+          f"{'mean|f-100| last 10%':>21s}")
+    for r in results:
+      print(f"{r['case']:12s} {r['lr_x']:7.0e} {r['lr_y']:7.0e} {r['x']:9.4f} {r['y']:9.4f} "
+            f"{r['objective']:9.3f} {r['norm']:7.4f} {r['tail_mean_abs_deviation']:21.4f}"
+            f"  {'settles at 100' if r['settled'] else 'does not settle'}")
+    print(f"wrote {workdir}/saddle.json, saddle.png and TensorBoard curves", flush=True)
+  return results
+
+
+def main():
+  from repro.train.cli import train_main  # pylint: disable=g-import-not-at-top
+  train = train_main("ttur", configure, TRAIN_DATASETS, default_dataset="fashion_mnist")
+
+  @exit_on_error
+  def ttur_main(argv):
+    if FLAGS.dataset == "saddle":
+      if len(argv) > 1:
+        raise UsageError(f"unexpected arguments {' '.join(argv[1:])}; flags look like --name=value")
+      if FLAGS.saddle_steps is None or FLAGS.saddle_steps < 1:
+        raise UsageError(f"--saddle_steps must be a positive integer, got {FLAGS.saddle_steps}")
+      saddle_main(FLAGS.workdir or "runs/ttur_saddle", FLAGS.seed or 0, FLAGS.saddle_steps)
+      return 0
+    return train(argv)
+
+  app.run(ttur_main, flags_parser=parse_flags_or_exit)
+  sys.exit(0)
+
+
+if __name__ == "__main__":
+  main()
