@@ -9,8 +9,8 @@ No TensorFlow here.
 import hashlib
 import json
 import os
-import tempfile
 
+from repro import fileio
 from repro.errors import DataUnavailableError, UsageError
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -50,21 +50,11 @@ def manifest_entry(name, path=None):
 def update_manifest_entry(name, entry, path=None):
   """Sets checkpoints[name] = entry, keeping everything else in the file; returns the path."""
   path = path or DEFAULT_MANIFEST
-  directory = os.path.dirname(os.path.abspath(path))
-  os.makedirs(directory, exist_ok=True)
   data = read_manifest(path)
   data["checkpoints"][name] = entry
-  fd, tmp = tempfile.mkstemp(dir=directory, suffix=".json.tmp")
-  try:
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-      json.dump(data, f, indent=2, sort_keys=True)
-      f.write("\n")
-    _chmod_like_open(tmp)
-    os.replace(tmp, path)
-  except BaseException:
-    if os.path.exists(tmp):
-      os.remove(tmp)
-    raise
+  with fileio.atomic_output(path, suffix=".json.tmp") as f:
+    json.dump(data, f, indent=2, sort_keys=True)
+    f.write("\n")
   return path
 
 
@@ -78,9 +68,3 @@ def verify_sha256(path, expected):
                      f"{expected[:16]}...: the file is corrupt or stale; retrain or restore it")
   return actual
 
-
-def _chmod_like_open(path):
-  """mkstemp creates 0600 files; give the result the mode open() would (0666 minus umask)."""
-  umask = os.umask(0)
-  os.umask(umask)
-  os.chmod(path, 0o666 & ~umask)

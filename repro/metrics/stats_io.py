@@ -10,11 +10,11 @@ optional extra keys, both plain (non-object) arrays so no pickle is ever involve
 
 import json
 import os
-import tempfile
 import zipfile
 
 import numpy as np
 
+from repro import fileio
 from repro.errors import DataUnavailableError, UsageError
 
 
@@ -29,18 +29,8 @@ def save_statistics(path, mu, sigma, count=None, protocol=None):
   if protocol is not None:
     arrays["protocol"] = np.asarray(json.dumps(protocol, sort_keys=True))
   path = os.fspath(path)
-  directory = os.path.dirname(os.path.abspath(path))
-  os.makedirs(directory, exist_ok=True)
-  fd, tmp = tempfile.mkstemp(dir=directory, suffix=".npz.tmp")
-  try:
-    with os.fdopen(fd, "wb") as f:
-      np.savez(f, **arrays)
-    _chmod_like_open(tmp)
-    os.replace(tmp, path)
-  except BaseException:
-    if os.path.exists(tmp):
-      os.remove(tmp)
-    raise
+  with fileio.atomic_output(path, binary=True, suffix=".npz.tmp") as f:
+    np.savez(f, **arrays)
   return path
 
 
@@ -112,9 +102,3 @@ def _check_shapes(path, mu, sigma):
 def _one_line(e):
   return " ".join(str(e).split()) or type(e).__name__
 
-
-def _chmod_like_open(path):
-  """mkstemp creates 0600 files; give the result the mode open() would (0666 minus umask)."""
-  umask = os.umask(0)
-  os.umask(umask)
-  os.chmod(path, 0o666 & ~umask)

@@ -58,6 +58,13 @@ class _SpectralNorm:
     sigma = tf.tensordot(u, tf.linalg.matvec(w, v), 1)
     return kernel / sigma
 
+  def _bias_and_activation(self, outputs):
+    if self.use_bias:
+      outputs = outputs + self.bias
+    if self.activation is not None:
+      outputs = self.activation(outputs)
+    return outputs
+
   def spectral_norm_estimate(self):
     """σ(W) with the stored vectors (what the last training call divided by)."""
     w = self._matrix(self.kernel)
@@ -77,12 +84,7 @@ class SNDense(_SpectralNorm, keras.layers.Dense):
 
   def call(self, inputs, training=False):
     kernel = self._normalized(self.kernel, training)
-    outputs = tf.matmul(inputs, kernel)
-    if self.use_bias:
-      outputs = outputs + self.bias
-    if self.activation is not None:
-      outputs = self.activation(outputs)
-    return outputs
+    return self._bias_and_activation(tf.matmul(inputs, kernel))
 
   def get_config(self):
     return dict(super().get_config(), sn_seed=self._sn_seed)
@@ -102,13 +104,9 @@ class SNConv2D(_SpectralNorm, keras.layers.Conv2D):
 
   def call(self, inputs, training=False):
     kernel = self._normalized(self.kernel, training)
-    outputs = tf.nn.conv2d(inputs, kernel, strides=self.strides, padding=self.padding.upper(),
-                           dilations=self.dilation_rate)
-    if self.use_bias:
-      outputs = outputs + self.bias
-    if self.activation is not None:
-      outputs = self.activation(outputs)
-    return outputs
+    return self._bias_and_activation(tf.nn.conv2d(
+        inputs, kernel, strides=self.strides, padding=self.padding.upper(),
+        dilations=self.dilation_rate))
 
   def get_config(self):
     return dict(super().get_config(), sn_seed=self._sn_seed)
