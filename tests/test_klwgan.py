@@ -225,6 +225,81 @@ def test_biggan_nets_build_and_clone_for_the_ema():
     assert d(g(z), training=True).shape == (3, 1)
 
 
+# ---- tracing (runs/klwgan_table_r4_a.log, r4_b.log) ---------------------------------------------
+
+def _step_inputs():
+  from repro.train.objective import StepInputs
+  rng = np.random.default_rng(0)
+  return StepInputs(real=tf.constant(rng.normal(size=(16, 2)), tf.float32),
+                    fake=tf.constant(rng.normal(size=(16, 2)), tf.float32),
+                    u=tf.zeros([16]), seed=tf.constant([1, 2]), step=tf.constant(0, tf.int64))
+
+
+@pytest.mark.parametrize("loss", ["kl", "hinge"])
+def test_objective_traces_after_its_source_file_was_edited(loss, monkeypatch, caplog):
+  """r4_b: klwgan.py was edited (3 lines inserted above the class) while a --table run went on;
+  the next cell's trace had AutoGraph read critic_loss from the new file at its old line number,
+  i.e. __init__'s body, and raise "--loss must be kl or hinge, got <Functional name=critic>"."""
+  import linecache
+  from repro.models import snmodels
+  from repro.papers import klwgan as paper
+  path = paper.__file__
+  real_getlines = linecache.getlines
+  edited = ["\n"] * 3 + real_getlines(path)
+
+  def getlines(filename, module_globals=None):
+    return edited if filename == path else real_getlines(filename, module_globals)
+
+  monkeypatch.setattr(linecache, "getlines", getlines)
+  critic, inputs = snmodels.fwgan_mlp_critic(), _step_inputs()
+  objective = paper.KLWGANObjective(loss, 1.0, real_batches="shared")
+
+  @tf.function
+  def step():
+    d_loss, terms = objective.critic_loss(critic, inputs)
+    g_loss, _ = objective.generator_loss(critic, inputs)
+    return d_loss, g_loss, terms["loss_fake"]
+
+  with caplog.at_level("WARNING"):
+    values = [float(v) for v in step()]
+  assert np.all(np.isfinite(values)), values
+  assert not [r for r in caplog.records if "AutoGraph" in r.getMessage()]
+
+
+def test_pin_sources_keeps_the_text_the_process_imported(tmp_path, monkeypatch):
+  import importlib
+  import inspect
+  import linecache
+  from repro.papers import klwgan as paper
+  module_path = tmp_path / "klwgan_pin_probe.py"
+  module_path.write_text("def f(x):\n  return x + 1\n")
+  monkeypatch.syspath_prepend(str(tmp_path))
+  probe = importlib.import_module("klwgan_pin_probe")
+  try:
+    assert paper.pin_sources([probe]) == 1
+    module_path.write_text("# edited\n\ndef g(y):\n  return y - 1\n\n\ndef f(x):\n  return x + 2\n")
+    assert inspect.getsource(probe.f) == "def f(x):\n  return x + 1\n"
+    # The default pins the loaded repro modules, the paper module among them.
+    assert paper.pin_sources() >= 5 and linecache.cache[paper.__file__][1] is None
+  finally:
+    sys.modules.pop("klwgan_pin_probe", None)
+    for name in (str(module_path), paper.__file__):
+      linecache.cache.pop(name, None)
+
+
+def test_objectives_after_critic_step_converts():
+  """r4_a: "AutoGraph could not transform Objective.after_critic_step" on every trace (a body
+  with only a docstring). to_graph raises where a trace would warn and run it unconverted."""
+  from repro.train import objective
+  tf.autograph.to_graph(objective.Objective.after_critic_step)
+
+  def docstring_only(critic):
+    """The old body."""
+
+  with pytest.raises(Exception):
+    tf.autograph.to_graph(docstring_only)
+
+
 # ---- training ----------------------------------------------------------------------------------
 
 def test_brief_training_beats_the_untrained_generator(tmp_path):

@@ -8,17 +8,22 @@ https://arxiv.org/abs/1910.09779), with its hinge baseline.
 Sources: ermongroup/f-wgan `synthetic/kl_wgan.py` (2-D training), `synthetic/datasets.py` (data),
 `synthetic/generative_modeling_plots.ipynb` (evaluation and the reported table),
 `image_generation/train_C10U.sh`, `train_fns.py`, `utils.py`, `BigGAN.py` (images).
-Hardware: the 2-D sets run on a 2-core CPU (see `papers/klwgan_synthetic.md` for measured times);
+Hardware: the 2-D sets run on a 2-core CPU: one run (500 epochs, 10000 generator steps) takes 3-4
+CPU minutes, the full table (4 runs x 12 cells) about 3 CPU hours; the recorded runs, their times and
+the table are in papers/results/klwgan_synthetic.json and the README ("KL-WGAN's synthetic table");
 the image configs are meant for a GPU (~97k generator steps of a BigGAN ResNet with 256-channel
 blocks: minutes per step on a busy 2-core CPU). On a CPU, `--ch=8` or `--ch=16` makes it usable.
 """
 
 import json
+import linecache
 import os
+import sys
 import time
 
 from absl import app, flags
 import numpy as np
+import tensorflow as tf
 
 from repro.data import fwgan_synthetic
 from repro.errors import UsageError, exit_on_error, parse_flags_or_exit
@@ -62,6 +67,15 @@ PAPER_TABLE = {
                "square": (1.18, 0.18), "cosine": (1.20, 0.27), "funnel": (1.26, 0.34)}},
 }
 LOGLIK_RUNS = 2   # notebook cell 4: lld_dict[key][:2]
+# The notebook draws one evaluation set per data set, `samples = v().sample(5000)` (cell 3, before
+# the loops over losses and runs), and scores every run of both losses against it. Here it is
+# fwgan_synthetic.evaluation_points(name, EVAL_SEED) for every run (for MoG, Grid's reseed makes
+# it the training set whatever the seed, as in f-wgan).
+EVAL_SEED = 0
+
+
+def evaluation_points(dataset):
+  return fwgan_synthetic.evaluation_points(dataset, EVAL_SEED)
 
 
 class KLWGANObjective(Objective):
@@ -78,6 +92,12 @@ class KLWGANObjective(Objective):
     self.critic_real_batches = real_batches
     self.name = "klwgan" if loss == "kl" else "hinge"
 
+  # Not converted by AutoGraph: the only branch is on a Python string, so there is nothing to
+  # convert, and conversion re-reads the source from disk at trace time. A table run traces once
+  # per cell; when klwgan.py was edited while runs/klwgan_table_r4_b was going, AutoGraph parsed
+  # the lines at critic_loss's old line number -- __init__'s body -- and raised "--loss must be kl
+  # or hinge, got <Functional name=critic>" (tests/test_klwgan.py reproduces it).
+  @tf.autograph.experimental.do_not_convert
   def critic_loss(self, critic, inputs):
     from repro.losses import klwgan  # pylint: disable=g-import-not-at-top
     d_real = critic(inputs.real, training=True)      # kl_wgan.py: dis_real first, then dis_fake
@@ -91,6 +111,7 @@ class KLWGANObjective(Objective):
     return real_term + fake_term, {"loss_real": real_term, "loss_fake": fake_term,
                                    "divergence_estimate": estimate}
 
+  @tf.autograph.experimental.do_not_convert
   def generator_loss(self, critic, inputs):
     from repro.losses import klwgan  # pylint: disable=g-import-not-at-top
     d_fake = critic(inputs.fake, training=True)   # the critic stays in training mode (kl_wgan.py)
@@ -152,16 +173,16 @@ def model_factory(config):
 
 
 def synthetic_eval_fn(dataset):
-  """KDE log-likelihood and MMD x 1e3 of 5000 generated points vs the 5000 evaluation points
-  (drawn for the run's --seed)."""
+  """KDE log-likelihood and MMD x 1e3 of 5000 generated points vs the set's 5000 evaluation
+  points (one set for all runs, as the notebook)."""
   cache = {}
 
   def eval_fn(trainer, step):
     del step
-    seed = trainer.config.seed
-    if seed not in cache:
-      cache[seed] = fwgan_synthetic.evaluation_points(dataset, seed)
-    return evaluate_samples(trainer.sample(fwgan_synthetic.EVAL_SIZE, use_ema=False), cache[seed])
+    if not cache:
+      cache["points"] = evaluation_points(dataset)
+    return evaluate_samples(trainer.sample(fwgan_synthetic.EVAL_SIZE, use_ema=False),
+                            cache["points"])
 
   return eval_fn
 
@@ -221,7 +242,7 @@ def train_cell(dataset, loss, seed, epochs, workdir, quiet=True):
   trainer = Trainer(config, objective, workdir, models=model_factory, quiet=quiet)
   trainer.train()
   generated = trainer.sample(fwgan_synthetic.EVAL_SIZE, use_ema=False)
-  result = evaluate_samples(generated, fwgan_synthetic.evaluation_points(dataset, seed))
+  result = evaluate_samples(generated, evaluation_points(dataset))
   result.update(dataset=dataset, loss=loss, seed=seed, epochs=epochs, steps=config.steps,
                 cpu_seconds=time.process_time() - cpu, wall_seconds=time.time() - wall)
   os.makedirs(workdir, exist_ok=True)
@@ -295,9 +316,37 @@ def _claim(cell_dir):
   return None
 
 
+def pin_sources(modules=None):
+  """Freezes the source AutoGraph will read for the loaded `repro` modules (or `modules`).
+
+  AutoGraph converts a function by re-reading its file through `linecache` when it traces, and
+  `linecache` reloads a file whose size or mtime changed. A `--table` process traces a new
+  Trainer for every cell over hours, while the checkout is being edited: a function would then be
+  converted from whatever now sits at its old line number (runs/klwgan_table_r4_b.log). Entries
+  with mtime None are never reloaded, so pinning the text read now keeps conversions consistent
+  with the code this process imported.
+  """
+  if modules is None:
+    modules = [m for name, m in list(sys.modules.items())
+               if name == "repro" or name.startswith("repro.") or
+               (name == "__main__" and getattr(m, "__spec__", None) is not None and
+                m.__spec__.name.startswith("repro."))]
+  pinned = 0
+  for module in modules:
+    path = getattr(module, "__file__", None)
+    if not path or not path.endswith(".py"):
+      continue
+    lines = linecache.getlines(path, module.__dict__)
+    if lines:
+      linecache.cache[path] = (sum(len(line) for line in lines), None, lines, path)
+      pinned += 1
+  return pinned
+
+
 def run_table(sets, runs, epochs, workdir):
   """Trains every (set, loss, run) cell, run-major (all cells of run 0, then run 1, ...) so a
   partial table has the same number of runs everywhere; finished cells are reused."""
+  pin_sources()
   results, start = [], time.time()
   pending = [(seed, name, loss) for seed in range(runs) for name in sets
              for loss in ("hinge", "kl")]
