@@ -76,7 +76,9 @@ def check_name(name):
 
 
 def _inside(path, folder):
-  path, folder = os.path.realpath(path), os.path.realpath(folder)
+  # Lexical, not realpath: Bazel runfiles (and some deployments) link each file from elsewhere; the
+  # sha256 checked before reading is what vouches for the content.
+  path, folder = os.path.normpath(os.path.abspath(path)), os.path.normpath(os.path.abspath(folder))
   return os.path.commonpath([path, folder]) == folder
 
 
