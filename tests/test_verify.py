@@ -140,6 +140,42 @@ def test_klwgan_reads_a_table_workdir(tmp_path):
   assert result.returncode == 0 and "cannot run: needs recorded runs of banana/kl" in result.stdout
 
 
+def test_klwgan_record_names_a_command_per_run_count_and_rewrites_the_readme_block(tmp_path):
+  """The whole table once (1 run) plus more MoG seeds: two commands, not "--runs=4" for all."""
+  from repro.data import fwgan_synthetic
+  work = tmp_path / "table"
+  for name in fwgan_synthetic.NAMES:
+    for loss in ("hinge", "kl"):
+      for seed in range(4 if name == "mog" else 1):
+        cell = work / f"{name}_{loss}_run{seed}"
+        cell.mkdir(parents=True)
+        (cell / "result.json").write_text(json.dumps(
+            {"dataset": name, "loss": loss, "seed": seed, "epochs": 500, "steps": 10000,
+             "loglik": -3.0, "mmd_x1e3": 2.0 if loss == "kl" else 3.0 + seed,
+             "cpu_seconds": 200.0, "wall_seconds": 300.0}))
+  recorded = evaluators.record_klwgan_results(str(work), str(tmp_path / "out.json"))
+  assert recorded["commands"] == [
+      f"python -m repro.papers.klwgan --table=synthetic --runs=1 "
+      f"--sets=banana,ring,square,cosine,funnel --workdir={work}",
+      f"python -m repro.papers.klwgan --table=synthetic --runs=4 --sets=mog --workdir={work}"]
+  assert not any(registry.check_commands(recorded["commands"]).values())
+  assert recorded["runs_per_set"]["mog"] == 4 and recorded["training_time"]["runs"] == 18
+  assert json.load(open(tmp_path / "out.json"))["runs"] == recorded["runs"]
+  data, outcomes = verify.run("klwgan", ctx=Context(workdir=str(work)))
+  block = verify.recorded_block(recorded, data, outcomes)
+  assert "| mmd_x1e3 | mog | 21.70 ± 5.77 | 4.50 ± 0.56 (n=4)" in block
+  assert "KL-WGAN 2.00 vs hinge 4.50 (mean of n=4 runs each)" in block
+  readme = tmp_path / "README.md"
+  begin, end = verify.README_MARKERS
+  readme.write_text(f"intro\n{begin}\nold\n{end}\noutro\n")
+  assert verify.update_readme(str(readme), block)
+  text = readme.read_text()
+  assert text.startswith("intro\n") and text.endswith(f"{end}\noutro\n") and "old" not in text
+  assert block in text
+  (tmp_path / "plain.md").write_text("no markers\n")
+  assert not verify.update_readme(str(tmp_path / "plain.md"), block)
+
+
 @pytest.mark.parametrize("args", [["--paper=nope"], ["--paper=ttur", "--entry=nope"],
                                   ["--paper=ttur", "--format=xml"], [],
                                   ["--paper=wgan", "--checkpoint=../../etc/passwd"],

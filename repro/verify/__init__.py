@@ -279,3 +279,46 @@ def as_json(data, outcomes):
 
 
 FORMATS = {"text": format_text, "markdown": format_markdown, "json": as_json}
+
+
+# ---- the README block of KL-WGAN's recorded synthetic table (--record) -------------------------
+
+README_MARKERS = ("<!-- klwgan-synthetic-table: written by python -m repro.verify --paper=klwgan "
+                  "--workdir=W --record -->", "<!-- /klwgan-synthetic-table -->")
+
+
+def recorded_block(recorded, data, outcomes):
+  """Markdown for the README: the commands, machine and time of the recorded runs, the paper's
+  table with ours next to it, and the paper's qualitative claims with our verdict."""
+  t = recorded["training_time"]
+  lines = [f"Recorded {recorded['recorded']} ({recorded['machine']}): {t['runs']} runs of 500 "
+           f"epochs, {t['cpu_hours']:.2f} CPU hours / {t['wall_hours']:.2f} wall hours in all, "
+           f"{t['cpu_seconds_per_run']} s CPU / {t['wall_seconds_per_run']} s wall per run. "
+           f"Runs per set: " + ", ".join(f"{k} {v}" for k, v in recorded["runs_per_set"].items())
+           + " (the paper: 4).", "", "```sh"]
+  lines += [f".venv/bin/{c}" for c in recorded["commands"]]
+  lines += [f".venv/bin/python -m repro.verify --paper=klwgan --workdir={recorded['workdir']} "
+            "--record", "```", ""]
+  lines += pivot_table(data, outcomes)
+  for o in outcomes:
+    e = o.entry
+    if e.get("evaluate") == "klwgan_synthetic_compare" and o.measured is not None:
+      details = o.measured.details
+      lines += ["", f"{e['claim']} Ours: KL-WGAN {details['kl_mmd_x1e3']:.2f} vs hinge "
+                f"{details['hinge_mmd_x1e3']:.2f} (mean of n={o.measured.n} runs each), "
+                f"difference {o.measured.value:+.2f}: {verdict(o)}."]
+  return "\n".join(lines)
+
+
+def update_readme(path, block):
+  """Replaces the text between README_MARKERS in `path`; False when the markers are missing."""
+  with open(path, encoding="utf-8") as f:
+    text = f.read()
+  begin, end = README_MARKERS
+  if begin not in text or end not in text:
+    return False
+  head, rest = text.split(begin, 1)
+  _, tail = rest.split(end, 1)
+  with open(path, "w", encoding="utf-8") as f:
+    f.write(head + begin + "\n" + block + "\n" + end + tail)
+  return True

@@ -62,6 +62,12 @@ def main(argv):
                            data_dir=FLAGS.data_dir, inception_graph=FLAGS.inception_graph,
                            fid_stats=FLAGS.fid_stats, n_fake=FLAGS.n_fake)
   data, outcomes = verify.run(FLAGS.paper, FLAGS.entry, ctx, FLAGS.registry)
+  if FLAGS.record and not FLAGS.entry and not FLAGS.registry:   # the repository's own registry
+    readme = os.path.join(registry.REPO_ROOT, "README.md")
+    if verify.update_readme(readme, verify.recorded_block(recorded, data, outcomes)):
+      print(f"updated the recorded table in {readme}")
+    else:
+      print(f"{readme} has no {verify.README_MARKERS[0]} ... block; not updated")
   print(verify.FORMATS[FLAGS.format](data, outcomes), flush=True)
   return verify.exit_code(outcomes)
 

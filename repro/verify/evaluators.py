@@ -492,26 +492,40 @@ def _klwgan_synthetic_compare(entry, ctx):
 
 
 def record_klwgan_results(workdir, out_path):
-  """Copies the per-run results of a --table=synthetic workdir into a recorded-results file."""
+  """Copies the per-run results of a --table=synthetic workdir into a recorded-results file, with
+  the commands that trained them (one per group of sets with the same number of runs, e.g. the
+  whole table once and more MoG seeds), the machine and the training time."""
+  import datetime  # pylint: disable=g-import-not-at-top
+  import platform  # pylint: disable=g-import-not-at-top
+  from repro.data import fwgan_synthetic  # pylint: disable=g-import-not-at-top
   ctx = Context(workdir=workdir)
   runs = klwgan_runs(ctx)
-  n_runs = max(r["seed"] for r in runs) + 1
   epochs = sorted({r.get("epochs") for r in runs})
-  sets = sorted({r["dataset"] for r in runs})
-  from repro.data import fwgan_synthetic  # pylint: disable=g-import-not-at-top
-  command = f"python -m repro.papers.klwgan --table=synthetic --runs={n_runs}"
-  if epochs != [500]:
-    command += f" --epochs={'/'.join(map(str, epochs))}"
-  if set(sets) != set(fwgan_synthetic.NAMES):
-    command += f" --sets={','.join(sets)}"
-  command += f" --workdir={workdir}"
+  sets = [s for s in fwgan_synthetic.NAMES if any(r["dataset"] == s for r in runs)]
+  runs_per_set = {s: max(r["seed"] for r in runs if r["dataset"] == s) + 1 for s in sets}
+  commands = []
+  for n_runs in sorted(set(runs_per_set.values())):
+    group = [s for s in sets if runs_per_set[s] == n_runs]
+    command = f"python -m repro.papers.klwgan --table=synthetic --runs={n_runs}"
+    if epochs != [500]:
+      command += f" --epochs={'/'.join(map(str, epochs))}"
+    if set(group) != set(fwgan_synthetic.NAMES):
+      command += f" --sets={','.join(group)}"
+    commands.append(command + f" --workdir={workdir}")
   keep = ("dataset", "loss", "seed", "epochs", "steps", "loglik", "mmd_x1e3", "cpu_seconds",
           "wall_seconds")
   runs = [{k: r.get(k) for k in keep} for r in sorted(runs, key=lambda r: (r["dataset"], r["loss"],
                                                                            r["seed"]))]
-  import datetime  # pylint: disable=g-import-not-at-top
-  data = {"command": command, "recorded": datetime.date.today().isoformat(),
-          "machine": "2 CPU cores shared with other jobs, no GPU",
+  cpu = sum(r["cpu_seconds"] or 0.0 for r in runs)
+  wall = sum(r["wall_seconds"] or 0.0 for r in runs)
+  data = {"command": " && ".join(commands), "commands": commands, "workdir": workdir,
+          "recorded": datetime.date.today().isoformat(),
+          "machine": f"{os.cpu_count()} CPU cores ({platform.machine()}), shared with other jobs "
+                     f"(training under nice), no GPU",
+          "runs_per_set": runs_per_set,
+          "training_time": {"cpu_hours": round(cpu / 3600, 3), "wall_hours": round(wall / 3600, 3),
+                            "runs": len(runs), "cpu_seconds_per_run": round(cpu / len(runs)),
+                            "wall_seconds_per_run": round(wall / len(runs))},
           "note": "per-run results of repro.papers.klwgan --table=synthetic (result.json of each "
                   "cell); repro.verify computes the table from them as the notebook does",
           "runs": runs}
