@@ -1,6 +1,7 @@
 """One entry point for every dataset: `get_dataset(name, split, batch_size, seed, ...)`.
 
-Images come out as float32 NHWC in [-1, 1]; 2-D sets as float32 [batch, 2]. Pipelines are seeded,
+Images come out as float32 NHWC in [-1, 1]; 2-D sets as float32 [batch, 2]; text (lm1b, a
+--text_file) as one-hot float32 [batch, 32, vocabulary] (repro/data/text.py). Pipelines are seeded,
 repeat forever and are checkpointable (the trainer saves the iterator, so a resumed run continues
 with the same batches). This package's top level imports no TensorFlow.
 """
@@ -9,11 +10,11 @@ from repro.data.catalog import DATASETS, DatasetInfo, check_prepared, dataset_in
 
 
 def get_dataset(name, split="train", batch_size=64, seed=0, data_dir=None, download=False,
-                shuffle=True, repeat=True, source="auto"):
+                shuffle=True, repeat=True, source="auto", text=None):
   """A tf.data pipeline of `batch_size` examples; see `repro.data.pipeline.get_dataset`."""
   from repro.data import pipeline  # pylint: disable=g-import-not-at-top
   return pipeline.get_dataset(name, split, batch_size, seed, data_dir, download, shuffle, repeat,
-                              source)
+                              source, text)
 
 
 def load_array(name, split="train", data_dir=None, download=False):

@@ -11,7 +11,7 @@ from repro.errors import DataUnavailableError, UsageError
 class DatasetInfo:
   name: str
   shape: tuple            # one example's shape
-  kind: str               # "image" or "points"
+  kind: str               # "image", "points" or "text" (one-hot characters, repro/data/text.py)
   tfds_name: str = ""     # tfds builder name, "" for generated sets
   num_classes: int = 0
 
@@ -31,6 +31,13 @@ DATASETS = {
 DATASETS.update({name: DatasetInfo(name, (2,), "points")
                  for name in ("mog", "banana", "ring", "square", "cosine", "funnel")})
 
+# Character-level text for the language GANs: shape (SEQ_LEN, vocabulary size); the vocabulary comes
+# from the loaded lines (repro/data/text.py), hence None here. "text" reads --text_file.
+DATASETS.update({
+    "lm1b": DatasetInfo("lm1b", (32, None), "text", "lm1b"),
+    "text": DatasetInfo("text", (32, None), "text"),
+})
+
 # DCGAN-tensorflow (the base of TTUR's DCGAN_FID_batched, also used by Coulomb GAN and FOGAN) crops
 # CelebA to the central 108x108 and resizes to 64x64 (`--input_height=108 --crop`).
 CELEBA_CROP = 108
@@ -47,13 +54,19 @@ def tfds_root(data_dir=None):
   return data_dir or os.environ.get("TFDS_DATA_DIR") or os.path.expanduser("~/tensorflow_datasets")
 
 
-def check_prepared(name, data_dir=None):
+def check_prepared(name, data_dir=None, text_file=None):
   """Fails in milliseconds, before TensorFlow is imported, when a tfds dataset is not prepared.
 
   Looks for tfds's `<data_dir>/<name>/<version>/dataset_info.json`; generated sets and
-  Fashion-MNIST IDX files pass.
+  Fashion-MNIST IDX files pass; the "text" dataset checks `text_file` (UsageError, exit 2).
   """
   info = dataset_info(name)
+  if name == "text":
+    from repro.data import text  # pylint: disable=g-import-not-at-top
+    if not text_file:
+      raise UsageError("the text dataset needs --text_file=PATH (one sentence per line)")
+    text.check_text_file(text_file)
+    return
   if not info.tfds_name:
     return
   if name == "fashion_mnist":
@@ -70,7 +83,9 @@ def check_prepared(name, data_dir=None):
 
 
 def not_prepared_message(info, root):
+  extra = ("(celeb_a and lsun need their files downloaded by hand first) " if info.kind == "image"
+           else "(it downloads the One Billion Word archive from statmt.org) ")
+  alternative = (", or train on a local file with --text_file=PATH" if info.kind == "text" else "")
   return (f"dataset {info.name} (tfds {info.tfds_name}) is not prepared in {root}: run "
           f"`python -m tensorflow_datasets.scripts.download_and_prepare --datasets={info.tfds_name}"
-          f" --data_dir={root}` (celeb_a and lsun need their files downloaded by hand first) "
-          f"or pass --download")
+          f" --data_dir={root}` {extra}or pass --download{alternative}")

@@ -99,8 +99,26 @@ def _has_idx(data_dir):
   return os.path.exists(path)
 
 
+def _text_dataset(name, batch_size, seed, data_dir, download, shuffle, repeat, text):
+  """One-hot characters [batch, seq_len, vocab] (gan_language.py: tf.one_hot(real_inputs_discrete,
+  len(charmap))), batches from a fresh permutation of the lines every epoch."""
+  from repro.data import text as text_lib  # pylint: disable=g-import-not-at-top
+  t = dict(text or {})
+  corpus = text_lib.load_corpus(name, t.get("file", ""), t.get("seq_len", text_lib.SEQ_LEN),
+                                t.get("max_lines", text_lib.MAX_LINES),
+                                t.get("max_vocab", text_lib.MAX_VOCAB), data_dir, download)
+  if repeat and len(corpus.ids) < batch_size:
+    raise UsageError(f"{name} has {len(corpus.ids)} lines, fewer than one batch of {batch_size}; "
+                     "use a longer file or a smaller --batch_size")
+  # int16 ids halve the in-memory table (10M lines x 32 characters); the vocabulary is <= 2048.
+  ids = corpus.ids.astype(np.int16 if corpus.vocab_size < 2 ** 15 else np.int32)
+  ds = _array_dataset(ids, batch_size, seed, shuffle, repeat)
+  return ds.map(lambda x: tf.one_hot(tf.cast(x, tf.int32), corpus.vocab_size, dtype=tf.float32)
+                ).prefetch(tf.data.AUTOTUNE)
+
+
 def get_dataset(name, split="train", batch_size=64, seed=0, data_dir=None, download=False,
-                shuffle=True, repeat=True, source="auto"):
+                shuffle=True, repeat=True, source="auto", text=None):
   """A tf.data pipeline of `batch_size` examples scaled to [-1, 1].
 
   Args:
@@ -112,6 +130,7 @@ def get_dataset(name, split="train", batch_size=64, seed=0, data_dir=None, downl
       (default: the Debian package's /usr/share/datasets/fashion-mnist).
     download: let tfds download and prepare (off by default: fail fast instead).
     source: "auto", "idx" or "tfds" (fashion_mnist only; auto prefers IDX files when present).
+    text: for "lm1b" / "text": {"file", "seq_len", "max_lines", "max_vocab"} (repro/data/text.py).
   """
   info = dataset_info(name)
   if not isinstance(batch_size, int) or batch_size <= 0:
@@ -123,6 +142,8 @@ def get_dataset(name, split="train", batch_size=64, seed=0, data_dir=None, downl
   if source == "idx" and name != "fashion_mnist":
     raise UsageError("--source=idx reads Fashion-MNIST IDX files only")
   seed = int(seed)
+  if info.kind == "text":   # the training lines (the suite has no held-out text split)
+    return _text_dataset(name, batch_size, seed, data_dir, download, shuffle, repeat, text)
   if name in fwgan_synthetic.NAMES:  # f-wgan's fixed 5000 points, its DataLoader order
     return fwgan_synthetic.get_dataset(name, batch_size, seed, repeat)
   if name == "8gaussians" or name == "swissroll":

@@ -4,6 +4,8 @@ descends it.
   python -m repro.papers.coulomb --dataset=fashion_mnist --steps=300
   python -m repro.papers.coulomb --dataset=lsun_bedroom          # the README command's settings
   python -m repro.papers.coulomb --dataset=8gaussians --steps=3000
+  python -m repro.papers.coulomb --dataset=lm1b                   # train.py --dataset billion_word
+  python -m repro.papers.coulomb --text_file=F --steps=100 --net='{"width": 64}'   # a local file
 
 Sources: bioinf-jku/coulomb_gan `tensorflow/train.py` (objective L98-135, argparse defaults
 L276-311), `tensorflow/models.py` ("my" / "my-big" nets), `tensorflow/utils.py` (potentials),
@@ -14,6 +16,15 @@ the same generated batch (`train_op = tf.group(train_op_d, train_op_g)`, L135): 
 `update = "simultaneous"` mode. FID during training uses TTUR's protocol (repro.papers.ttur) on 5·1024
 samples every 5000 iterations as train.py does (L234-240; the README warns this underestimates
 quality; use 50k samples for final numbers).
+
+Language (`--dataset=lm1b` or `--text_file=F`; train.py `--dataset billion_word -g billion_word
+-d billion_word`, utils.py `load_text_dataset`, models.py `billion_word_*`): character-level text as
+repro.data.text (32 characters, one-hot; the official vocabulary is the same set, sorted), the 1-D
+conv ResNets (DIM 512, batch norm in the generator), the Plummer kernel (d 3, ε 1) on whole one-hot
+sentences, train.py's defaults otherwise (batch 128, z 32, Adam 1e-4 (0.9, 0.999), 500k iterations);
+every 5000 steps the n-gram JSDs (n = 1..6) of 5 x 128 generated sentences go to TensorBoard
+(eval/js1..js6) and eval.jsonl. The official samples come from the training-mode generator; here the
+generator's batch norm runs in inference mode for samples.
 
 Hardware: the 2-D mixture trains on a 2-core CPU in a minute; Fashion-MNIST with the CPU stand-in
 widths runs a few hundred steps in minutes; the paper's 64x64 runs (17.8M-parameter generator,
@@ -40,7 +51,8 @@ _define("float", "discriminator_lr_scale", None, "Critic lr = lr x this (train.p
 
 TOY = ("8gaussians", "25gaussians", "swissroll")
 IMAGES = ("celeb_a", "lsun_bedroom", "cifar10", "fashion_mnist")
-DATASETS = IMAGES + TOY
+LANGUAGE = ("lm1b", "text")   # train.py --dataset billion_word: One Billion Word (tfds) or --text_file
+DATASETS = IMAGES + TOY + LANGUAGE
 
 # train.py argparse defaults.
 DEFAULTS = dict(
@@ -68,6 +80,13 @@ FID_SAMPLES = 5 * 1024      # train.py L238: sample_images(x_img, sess, n_batche
 # covers all 8 modes on every seed (fraction 0.44-0.67).
 TOY_SETTINGS = dict(dim=3, epsilon=0.3, batch_size=256, lr=3e-4, beta1=0.0, beta2=0.9,
                     lr_decay="linear", hidden=(128, 128, 128), steps=5000)
+
+
+# train.py billion_word (-g billion_word -d billion_word): JSD on 5 batches of 128 generated
+# sentences (L245-252: "to compare with WGAN-GP, we can only take 5 samples since our batch size is
+# 2x theirs"), n-grams up to --ngrams 6.
+LANGUAGE_JSD_SAMPLES = 5 * 128
+LANGUAGE_NGRAMS = 6
 
 
 def _flag(name, default):
@@ -122,6 +141,26 @@ def coulomb_config(dataset, batch_size=None):
   """The TrainConfig of one dataset; `batch_size` (default: --batch_size or 128) fixes the critic depth."""
   from repro.models.coulomb_models import critic_depth  # pylint: disable=g-import-not-at-top
   d = DEFAULTS
+  if dataset in LANGUAGE:
+    l2 = _flag("l2_penalty", d["l2"])
+    lr = _flag("g_lr", d["lr"])
+    return TrainConfig(
+        dataset=dataset, arch="language",
+        # models.py billion_word_generator / _discriminator: n_hidden 512, BN in G only
+        # (Generator.Input.bn with tf.layers defaults, the blocks' BN 0.9 / 1e-5), tf.layers
+        # (glorot) initialisers, the L2 regularizer on the blocks' convolutions.
+        model=dict(width=512, g_norm="coulomb", init="glorot", l2=l2,
+                   g_l2=l2 * _flag("gen_l2p_scale", d["gen_l2_scale"])),
+        z_dim=d["z_dim"], z_dist="normal",          # -z 32, tf.random_normal
+        batch_size=batch_size or _flag("batch_size", d["batch_size"]),   # -b 128
+        steps=d["iterations"], n_critic=1,          # -i 500 (thousands); simultaneous updates
+        g_lr=lr, d_lr=lr * _flag("discriminator_lr_scale", d["d_lr_scale"]),
+        g_beta1=d["beta1"], g_beta2=d["beta2"], d_beta1=d["beta1"], d_beta2=d["beta2"],
+        save_every=d["checkpoint_every"],           # --checkpoint_every 25000
+        eval_every=d["stats_every"],                # --stats_every 5000 (the JSDs)
+        log_every=100,
+        # --sequence_length 32, --num_examples 10000000, --max_vocab_size 2048
+        text=dict(seq_len=32, max_lines=10_000_000, max_vocab=2048))
   if dataset in TOY:
     t = TOY_SETTINGS
     batch = batch_size or _flag("batch_size", t["batch_size"])
@@ -169,6 +208,9 @@ def configure(dataset, dim=None, epsilon=None, disc_loss=None, fid=None):
       "plummer_epsilon", TOY_SETTINGS["epsilon"] if toy else DEFAULTS["epsilon"])
   disc_loss = disc_loss or _flag("disc_loss", DEFAULTS["disc_loss"])
   objective = coulomb_objective(dim, epsilon, disc_loss)
+  if dataset in LANGUAGE:
+    from repro.papers import evaluation  # pylint: disable=g-import-not-at-top
+    return config, objective, evaluation.jsd_extras(LANGUAGE_JSD_SAMPLES, LANGUAGE_NGRAMS)
   # train.py L144: x_img = (clip(x, -1, 1) + 1) / 2, times 255 as floats for the FID (L238).
   return config, objective, ttur_paper.fid_extras(dataset, FID_SAMPLES, "none", mode=fid)
 

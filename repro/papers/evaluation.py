@@ -1,4 +1,4 @@
-"""Evaluation hooks the paper modules hand to the trainer (toy-mixture metrics for now)."""
+"""Evaluation hooks the paper modules hand to the trainer: toy-mixture metrics, language n-gram JSDs."""
 
 from repro.data import toy
 
@@ -22,3 +22,33 @@ def default_extras(dataset):
   if dataset in MIXTURES:
     return dict(eval_fn=mixture_eval_fn(dataset))
   return {}
+
+
+# ---- language GANs: n-gram JSD (TTUR / FOGAN gan_language_JSD.py, Coulomb train.py) -------------
+
+def jsd_eval_fn(n_samples=640, max_n=6):
+  """Every eval step: JSD (bits) of the n-gram models (n = 1..max_n) of `n_samples` generated
+  sentences (argmax characters) against those of all loaded training lines, as
+  `language_helpers.NgramLanguageModel.js_with` (repro.metrics.ngram.NgramCounts). Logged as
+  eval/js1 ... eval/js6 (the official summaries "bill js%d")."""
+  state = {}
+
+  def eval_fn(trainer, step):
+    del step
+    from repro.data import text  # pylint: disable=g-import-not-at-top
+    from repro.metrics import ngram  # pylint: disable=g-import-not-at-top
+    corpus = text.corpus_for(trainer.config)
+    if state.get("corpus") is not corpus:   # the true models, built once per run
+      state["corpus"] = corpus
+      state["true"] = [ngram.NgramCounts(n, corpus.ids, corpus.vocab_size)
+                       for n in range(1, max_n + 1)]
+    samples = trainer.sample(n_samples).argmax(-1)
+    return ngram.ngram_jsds(samples, state["true"])
+
+  return eval_fn
+
+
+def jsd_extras(n_samples=640, max_n=6, best="js4"):
+  """Trainer extras for a language GAN: the JSD curves, best weights by `best` (the papers report
+  the best JSD of a run; TTUR Table 1 gives js4 and js6)."""
+  return dict(eval_fn=jsd_eval_fn(n_samples, max_n), best_metric=(best, "min"))

@@ -5,6 +5,8 @@
   python -m repro.papers.fogan --dataset=fashion_mnist --steps=300
   python -m repro.papers.fogan --dataset=8gaussians --steps=2000
   python -m repro.papers.fogan --dataset=celeb_a --gan_method=improved_wgan   # WGAN-GP baseline
+  python -m repro.papers.fogan --dataset=lm1b                     # One Billion Word (run_fogan.sh)
+  python -m repro.papers.fogan --text_file=F --steps=100 --net='{"width": 64}'   # a local file
 
 Sources: zalandoresearch/first_order_gan `DCGAN_FID_batched/model.py` (the objectives, L177-345),
 `DCGAN_FID_batched/main.py` (flag defaults, L49-56), `DCGAN_FID_batched/run_fogan.sh` (the CelebA
@@ -15,6 +17,17 @@ Paper FIDs (Papers-with-Code): CIFAR-10 27.4, LSUN bedroom 11.4.
 
 The critic scores x' = αx + (1 − α)G(z), α ~ U[0, 0.01], not G(z): see repro.losses.fogan. The
 networks are DCGAN_FID_batched's (repro.models.dcgan_tf), z ~ N(0, I) in R^100 (model.py L152).
+
+Language (`--dataset=lm1b` or `--text_file=F`; `WGAN_GP/gan_language_JSD.py`, `main.py`,
+`run_fogan.sh`; `--gan_method=improved_wgan` is `run_ttur.sh`'s WGAN-GP baseline): character-level
+text as repro.data.text (32 characters, one-hot), the 1-D conv ResNets of gan_language.py with batch
+norm in the generator (--batch_norm_g, DIM 512, ReLU critic), x' = x + α(G(z) − x) with α ~ U[0.99, 1]
+(the same points as the image version's α ~ U[0, 0.01] on x), λ_L 0.1, λ_GP 1 (improved_wgan: 10),
+calculated slopes (the language code has no max(0, ·), which is a no-op on a norm ratio), 1 critic step
+at 3e-4 / 1e-4, Adam (0.5, 0.9), 500k iterations; every 2000 steps the n-gram JSDs (n = 1..6) of
+100 x 64 generated sentences (batch norm in inference mode, as its `fake_samples`) go to TensorBoard
+(eval/js1..js6) and eval.jsonl. The official generator step draws its own real batch; here it reuses
+the critic step's batch.
 
 Hardware: the 2-D sets and a few hundred Fashion-MNIST steps run on a 2-core CPU; the paper's image
 runs (81 CelebA epochs, 500 CIFAR-10 epochs; FID on 50k samples) need a GPU.
@@ -43,7 +56,8 @@ _define("boolean", "discriminator_batch_norm", False, "Batch norm in the critic 
 
 TOY = ("8gaussians", "25gaussians", "swissroll")
 IMAGES = ("celeb_a", "lsun_bedroom", "cifar10", "fashion_mnist")
-DATASETS = IMAGES + TOY
+LANGUAGE = ("lm1b", "text")   # One Billion Word (tfds) or --text_file: WGAN_GP/gan_language_JSD.py
+DATASETS = IMAGES + TOY + LANGUAGE
 METHODS = ("penalized_wgan", "improved_wgan")
 
 LIPSCHITZ_PENALTY = 0.5   # run_fogan.sh --lipschitz_penalty=.5
@@ -136,6 +150,34 @@ def fogan_objective(method="penalized_wgan", lipschitz_weight=LIPSCHITZ_PENALTY,
   return FirstOrderObjective()
 
 
+# WGAN_GP/run_fogan.sh (FOGAN) and run_ttur.sh (its WGAN-GP baseline) on One Billion Word.
+LANGUAGE_LIPSCHITZ_PENALTY = 0.1      # run_fogan.sh --lipschitz_penalty=.1
+LANGUAGE_GRADIENT_PENALTY = 1.0       # run_fogan.sh --gradient_penalty=1.
+LANGUAGE_IMPROVED_WGAN_PENALTY = 10.0  # run_ttur.sh --gradient_penalty=10.
+LANGUAGE_JSD_SAMPLES = 100 * 64       # --num_sample_batches=100 x --batch_size=64
+LANGUAGE_NGRAMS = 6                   # --n_ngrams=6
+
+
+def language_config(dataset):
+  """run_fogan.sh / run_ttur.sh with WGAN_GP/main.py and gan_language_JSD.py (both methods)."""
+  return TrainConfig(
+      dataset=dataset, arch="language",
+      model=dict(width=512,            # --dim=512
+                 g_norm="batch",       # --batch_norm_g (BN on z, after Linear and every conv)
+                 init="tflib"),        # tflib Conv1D / Linear (gan_language_JSD.py)
+      z_dim=128, z_dist="normal",      # make_noise(shape=[n_samples, 128]): tf.random_normal
+      batch_size=64,                   # --batch_size=64
+      steps=500000,                    # --iterations 500000
+      n_critic=1,                      # --critic_iters=1
+      d_lr=3e-4, g_lr=1e-4,            # --learning_rate_d 0.0003 --learning_rate_g 0.0001
+      g_beta1=0.5, g_beta2=0.9, d_beta1=0.5, d_beta2=0.9,  # AdamOptimizer(beta1=0.5, beta2=0.9)
+      eval_every=2000,                 # --jsd_test_interval=2000
+      log_every=100,                   # --print_interval=100
+      save_every=10000,                # train(): saver.save every 10000 iterations
+      # --seq_len=32 --max_n_examples=10000000; language_helpers.load_dataset max_vocab_size 2048
+      text=dict(seq_len=32, max_lines=10_000_000, max_vocab=2048))
+
+
 def fogan_config(dataset, batch_norm=False):
   if dataset in TOY:
     # Not in the paper: the suite's 2-D setting with run_fogan.sh's objective (λ_L 0.5, λ_GP 1,
@@ -168,9 +210,15 @@ def configure(dataset, method=None, lipschitz_weight=None, gradient_weight=None,
               calculate_slope=None, optimize_penalty=None, batch_norm=None, fid=None):
   """(TrainConfig, objective, trainer extras) for one dataset."""
   method = method or _flag("gan_method", "penalized_wgan")
+  language = dataset in LANGUAGE
   lipschitz_weight = (lipschitz_weight if lipschitz_weight is not None
-                      else _flag("lipschitz_penalty", LIPSCHITZ_PENALTY))
-  default_gp = GRADIENT_PENALTY if method == "penalized_wgan" else IMPROVED_WGAN_PENALTY
+                      else _flag("lipschitz_penalty", LANGUAGE_LIPSCHITZ_PENALTY if language
+                                 else LIPSCHITZ_PENALTY))
+  if language:
+    default_gp = (LANGUAGE_GRADIENT_PENALTY if method == "penalized_wgan"
+                  else LANGUAGE_IMPROVED_WGAN_PENALTY)
+  else:
+    default_gp = GRADIENT_PENALTY if method == "penalized_wgan" else IMPROVED_WGAN_PENALTY
   gradient_weight = (gradient_weight if gradient_weight is not None
                      else _flag("gradient_penalty", default_gp))
   calculate_slope = (calculate_slope if calculate_slope is not None
@@ -180,6 +228,10 @@ def configure(dataset, method=None, lipschitz_weight=None, gradient_weight=None,
   batch_norm = batch_norm if batch_norm is not None else _flag("discriminator_batch_norm", False)
   objective = fogan_objective(method, lipschitz_weight, gradient_weight, calculate_slope,
                               optimize_penalty)
+  if language:
+    from repro.papers import evaluation  # pylint: disable=g-import-not-at-top
+    return (language_config(dataset), objective,
+            evaluation.jsd_extras(LANGUAGE_JSD_SAMPLES, LANGUAGE_NGRAMS))
   config = fogan_config(dataset, batch_norm)
   n_fid = FID_SAMPLES if dataset != "fashion_mnist" else 10000   # CPU stand-in: 10k samples
   # model.py L487: FID on (G(z) + 1) * 127.5 kept as float.

@@ -4,6 +4,8 @@
   python -m repro.papers.ttur --dataset=cifar10 --model=wgan_gp [--nottur]   # Table 1 rows
   python -m repro.papers.ttur --dataset=8gaussians --steps=2000
   python -m repro.papers.ttur --dataset=saddle                               # the toy saddle
+  python -m repro.papers.ttur --dataset=lm1b --model=language [--nottur]     # Table 1 JSD rows
+  python -m repro.papers.ttur --model=language --text_file=F --steps=100 --net='{"width": 64}'
 
 Sources: bioinf-jku/TTUR — `Poster/TTUR_Converges_NIPS2017.pdf` (= paper Table 1), `DCGAN_FID_batched/
 {model.py,main.py,run.sh,ops.py}`, `WGAN_GP/gan_64x64_FID.py`, `Toy_Data_Example/
@@ -19,6 +21,16 @@ FID of a run). Fashion-MNIST uses the suite's Fashion-MNIST classifier
 the 2015 Inception graph (`--inception_graph`) with TTUR's statistics files (`--fid_stats`, e.g.
 fid_stats_cifar10_train.npz) or statistics of the training split. Reference statistics are cached
 on disk ($REPRO_CACHE_DIR, default ~/.cache/repro/fid_stats).
+
+Language (`--model=language`, WGAN_GP/gan_language_JSD.py): character-level WGAN-GP on One Billion
+Word (`--dataset=lm1b`, tfds) or a local UTF-8 file (`--text_file`, one sentence per line; the
+extracted 1BW folder is read as the official code reads it): 32 characters, the 2047 most frequent
+characters + "unk", one-hot real data, the 1-D conv ResNets of gan_language.py (repro.models.language,
+DIM 512), λ 10, Adam (0.5, 0.9), TTUR 1 critic step at 3e-4 / 1e-4, --nottur 10 critic steps at 1e-4.
+Every 100 steps the n-gram JSDs (n = 1..6) of 640 generated sentences against the training lines go
+to TensorBoard (eval/js1..js6) and eval.jsonl, and samples/step_*.txt; the best-js4 weights are kept
+in <workdir>/best. One difference: the generator's step here uses the real batch of the critic step
+just before it (the official generator loss ignores real data, so nothing changes for WGAN-GP).
 
 Hardware: the 2-D sets and Fashion-MNIST run on a 2-core CPU (a few hundred steps in minutes); the
 paper's image runs (75k-425k DCGAN updates, 100k WGAN-GP iterations, FID on 50k samples) need a GPU.
@@ -57,17 +69,19 @@ def define_fid_flags():
 
 
 define_fid_flags()
-flags.DEFINE_enum("model", "dcgan", ["dcgan", "wgan_gp"],
-                  "dcgan (DCGAN_FID_batched) or wgan_gp (WGAN_GP/gan_64x64_FID.py).")
+flags.DEFINE_enum("model", "dcgan", ["dcgan", "wgan_gp", "language"],
+                  "dcgan (DCGAN_FID_batched), wgan_gp (WGAN_GP/gan_64x64_FID.py) or language "
+                  "(WGAN_GP/gan_language_JSD.py; the default for --dataset=lm1b / --text_file).")
 _define("boolean", "ttur", True, "Two time scales (Table 1 'TTUR' column); --nottur: the 'orig' "
         "single learning rate (and 5 critic steps for WGAN-GP).")
 _define("integer", "saddle_steps", 5000, "Iterations of the toy saddle (notebook: n_iter 5000).")
 
 TOY = ("8gaussians", "25gaussians", "swissroll")
-MODELS = ("dcgan", "wgan_gp")
+MODELS = ("dcgan", "wgan_gp", "language")
 DCGAN_DATASETS = ("celeb_a", "cifar10", "svhn", "lsun_bedroom", "fashion_mnist") + TOY
 WGAN_GP_DATASETS = ("cifar10", "lsun_bedroom", "fashion_mnist") + TOY
-TRAIN_DATASETS = tuple(sorted(set(DCGAN_DATASETS + WGAN_GP_DATASETS)))
+LANGUAGE_DATASETS = ("lm1b", "text")     # One Billion Word (tfds) or --text_file
+TRAIN_DATASETS = tuple(sorted(set(DCGAN_DATASETS + WGAN_GP_DATASETS + LANGUAGE_DATASETS)))
 DATASETS = TRAIN_DATASETS + ("saddle",)
 
 # Table 1 (TTUR poster = paper): (discriminator lr b, generator lr a) for TTUR, one lr for "orig".
@@ -159,7 +173,32 @@ def wgan_gp_config(dataset, ttur=True):
                      **common)
 
 
-LAMBDA_GP = {"image": 10.0, "toy": 0.1}   # gan_64x64_FID.py LAMBDA 10; gan_toy.py LAMBDA .1
+def language_config(dataset, ttur=True):
+  """WGAN_GP/gan_language_JSD.py: Table 1's language rows (TTUR = True) or the "orig" branch."""
+  # gan_language_JSD.py L29-40: TTUR CRITIC_ITERS 1, LR_DISC 3e-4, LR_GEN 1e-4;
+  # orig CRITIC_ITERS 10, LR_DISC = LR_GEN = 1e-4 (Table 1: b = 3e-4, a = 1e-4 vs 1e-4).
+  n_critic, d_lr, g_lr = (1, 3e-4, 1e-4) if ttur else (10, 1e-4, 1e-4)
+  return TrainConfig(
+      dataset=dataset, arch="language",
+      model=dict(width=512,             # DIM = 512
+                 g_norm="none",         # Generator: no normalisation (as gan_language.py)
+                 init="tflib"),         # tflib Conv1D he_init / Linear glorot
+      z_dim=128, z_dist="normal",       # make_noise(shape=[n_samples, 128]): tf.random_normal
+      batch_size=64,                    # BATCH_SIZE = 64
+      steps=200000,                     # ITERS = 200000
+      n_critic=n_critic, d_lr=d_lr, g_lr=g_lr,
+      g_beta1=0.5, g_beta2=0.9, d_beta1=0.5, d_beta2=0.9,  # AdamOptimizer(beta1=0.5, beta2=0.9)
+      eval_every=100,                   # JSDs `if iteration % 100 == 0`
+      log_every=100,                    # lib.plot.flush() every 100 iterations
+      save_every=1000,                  # suite choice: the script saves no checkpoints
+      # SEQ_LEN 32, MAX_N_EXAMPLES 10000000; load_dataset(max_vocab_size=2048)
+      text=dict(seq_len=32, max_lines=10_000_000, max_vocab=2048))
+
+
+LANGUAGE_JSD_SAMPLES = 640   # gan_language_JSD.py: 10 x generate_samples() of BATCH_SIZE 64
+LANGUAGE_NGRAMS = 6          # N_NGRAMS = 6
+LAMBDA_GP = {"image": 10.0, "toy": 0.1, "language": 10.0}   # gan_64x64_FID.py / gan_language_JSD.py
+                                                            # LAMBDA 10; gan_toy.py LAMBDA .1
 
 
 # ---- the DCGAN objective ---------------------------------------------------------------------------
@@ -249,15 +288,24 @@ def fid_extras(dataset, n_samples, quantize="none", mode=None, stats=None, extra
 def configure(dataset, model=None, ttur=None, gp_weight=None, fid=None):
   """(TrainConfig, objective, trainer extras) of one Table 1 row (or a documented stand-in)."""
   from repro.train.objective import WassersteinObjective  # pylint: disable=g-import-not-at-top
-  model = model or _flag("model", None) or "dcgan"
+  explicit = FLAGS.is_parsed() and "model" in FLAGS and FLAGS["model"].present
+  model = model or (_flag("model", None) if explicit else None) or (
+      "language" if dataset in LANGUAGE_DATASETS else "dcgan")
   ttur = ttur if ttur is not None else (_flag("ttur", None) if _flag("ttur", None) is not None
                                         else True)
   if model not in MODELS:
     raise UsageError(f"--model must be one of {', '.join(MODELS)}, got {model!r}")
-  allowed = DCGAN_DATASETS if model == "dcgan" else WGAN_GP_DATASETS
+  allowed = {"dcgan": DCGAN_DATASETS, "wgan_gp": WGAN_GP_DATASETS,
+             "language": LANGUAGE_DATASETS}[model]
   if dataset not in allowed:
+    hint = " (or --text_file=PATH)" if model == "language" else ""
     raise UsageError(f"TTUR has no {model} setting for --dataset={dataset}; choose one of "
-                     f"{', '.join(allowed)}")
+                     f"{', '.join(allowed)}{hint}")
+  if model == "language":
+    from repro.papers import evaluation  # pylint: disable=g-import-not-at-top
+    lam = gp_weight if gp_weight is not None else LAMBDA_GP["language"]
+    return (language_config(dataset, ttur), WassersteinObjective(gp_weight=lam),
+            evaluation.jsd_extras(LANGUAGE_JSD_SAMPLES, LANGUAGE_NGRAMS))
   if model == "dcgan":
     config, objective = dcgan_config(dataset, ttur), gan_objective()
     # DCGAN_FID_batched model.py L386: FID on (G(z) + 1) * 127.5 kept as float; run.sh 50000 samples.

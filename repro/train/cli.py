@@ -34,6 +34,8 @@ flags.DEFINE_float("ema_decay", None, "EMA decay of generator weights (0 disable
 flags.DEFINE_integer("ema_start", None, "Generator step from which the EMA averages (copies before).",
                      lower_bound=0)
 flags.DEFINE_string("data_dir", None, "tfds data dir, or a folder of Fashion-MNIST IDX .gz files.")
+flags.DEFINE_string("text_file", None, "Language GANs: a UTF-8 text file, one sentence per line (or "
+                    "the extracted One Billion Word folder); selects --dataset=text.")
 flags.DEFINE_boolean("download", False, "Let tfds download and prepare the dataset.")
 flags.DEFINE_boolean("deterministic", False, "Turn on TensorFlow op determinism.")
 flags.DEFINE_string("strategy", "auto", "auto|one|mirrored|multiworker|tpu")
@@ -66,7 +68,7 @@ def _check_model_flag(value):
 
 # Keys of repro.models.build_models(**kw) that --net may set.
 MODEL_KEYS = ("width", "g_norm", "d_norm", "hidden", "kernel_size", "g_width", "d_width", "d_layers",
-              "l2", "g_l2")
+              "l2", "g_l2", "init")
 
 OVERRIDABLE = ("steps", "batch_size", "seed", "save_every", "eval_every", "log_every", "n_critic",
                "g_lr", "d_lr", "z_dim", "ema_decay",
@@ -82,6 +84,8 @@ def apply_flags(config):
   overrides["download"] = FLAGS.download
   if FLAGS.net:
     overrides["model"] = dict(config.model, **parse_model_flag(FLAGS.net))
+  if FLAGS.text_file:
+    overrides["text"] = dict(config.text, file=FLAGS.text_file)
   return config.replace(**overrides).validate()
 
 
@@ -107,6 +111,16 @@ def parse_model_flag(text):
   return value
 
 
+def text_dataset_flag():
+  """--dataset, with --text_file meaning --dataset=text (a usage error with another dataset)."""
+  if FLAGS.text_file:
+    if FLAGS.dataset not in (None, "text"):
+      raise UsageError(f"--text_file trains on a local text file (--dataset=text); it cannot be "
+                       f"combined with --dataset={FLAGS.dataset}")
+    return "text"
+  return FLAGS.dataset
+
+
 def run_paper(paper, configure, datasets, default_dataset):
   """The `main` of a paper module: pick the paper's config for --dataset, apply flags, train."""
   app.run(train_main(paper, configure, datasets, default_dataset),
@@ -127,13 +141,16 @@ def train_main(paper, configure, datasets, default_dataset):
       from repro import checkpoints  # pylint: disable=g-import-not-at-top
       return checkpoints.run_checkpoint(paper, FLAGS.checkpoint, FLAGS.workdir, FLAGS.dataset,
                                         FLAGS.data_dir)
-    dataset = FLAGS.dataset or default_dataset
+    dataset = text_dataset_flag() or default_dataset
     if dataset not in datasets:
       raise UsageError(f"{paper} has no settings for --dataset={dataset}; "
                        f"choose one of {', '.join(datasets)}")
     from repro import data  # pylint: disable=g-import-not-at-top
-    if not FLAGS.download:
-      data.check_prepared(dataset, FLAGS.data_dir)
+    if not FLAGS.download or dataset == "text":
+      data.check_prepared(dataset, FLAGS.data_dir, text_file=FLAGS.text_file)
+    if dataset == "text":   # read and check the lines before TensorFlow starts (cached)
+      from repro.data import text  # pylint: disable=g-import-not-at-top
+      text.load_corpus(dataset, FLAGS.text_file, data_dir=FLAGS.data_dir, download=FLAGS.download)
     from repro.train import distribute  # pylint: disable=g-import-not-at-top
     if FLAGS.strategy == "multiworker":
       distribute.parse_tf_config()   # a bad TF_CONFIG fails before TensorFlow starts

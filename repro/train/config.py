@@ -35,6 +35,9 @@ class TrainConfig:
   data_dir: str = ""
   download: bool = False
   source: str = "auto"
+  # Text datasets (lm1b, text): {"file": --text_file, "seq_len", "max_lines", "max_vocab"}
+  # (repro/data/text.py); empty for the other datasets.
+  text: dict = dataclasses.field(default_factory=dict)
 
   def validate(self):
     positive = ("batch_size", "steps", "n_critic", "z_dim", "save_every", "eval_every", "log_every",

@@ -161,12 +161,15 @@ class Trainer:
     keras.utils.set_random_seed(config.seed)  # before the data: tfds shuffling uses the global seed
     dataset = data.get_dataset(config.dataset, "train", config.batch_size, config.seed,
                                data_dir=config.data_dir or None, download=config.download,
-                               source=config.source)
+                               source=config.source, text=config.text or None)
     self._check_resume_config()
     keras.utils.set_random_seed(config.seed)
+    # Text: (length, vocabulary) of the loaded corpus (the vocabulary comes from the data).
+    shape = (tuple(dataset.element_spec.shape[1:]) if self.info.kind == "text"
+             else self.info.shape)
     with self.strategy.scope():
       if models is None:
-        models = build_models(config.arch, self.info.shape, config.z_dim, **config.model)
+        models = build_models(config.arch, shape, config.z_dim, **config.model)
       elif callable(models):   # a function config -> (generator, critic), built under the scope
         models = models(config)
       self.generator, self.critic = models
@@ -200,7 +203,7 @@ class Trainer:
                    if self.chief else tf.summary.create_noop_writer())
     self._stop_signal = None
     self._real_preview = None
-    self._fixed_z = self._draw_fixed_noise(64 if self.info.kind == "image" else 1000)
+    self._fixed_z = self._draw_fixed_noise(1000 if self.info.kind == "points" else 64)
     self._train_step = tf.function(self._train_step_fn)
 
   # ---- set-up checks -------------------------------------------------------------------------
@@ -410,6 +413,14 @@ class Trainer:
 
   def _write_samples(self, step):
     fake = self.sample(z=self._fixed_z)
+    if self.info.kind == "text":   # argmax characters, written as the official samples_*.txt
+      from repro.data import text  # pylint: disable=g-import-not-at-top
+      lines = text.corpus_for(self.config).decode(fake.argmax(-1))
+      text.write_lines(os.path.join(self.workdir, "samples", f"step_{step:07d}.txt"), lines)
+      with self.writer.as_default():
+        # An indented Markdown code block: the lines hold the padding character "`".
+        tf.summary.text("samples", "\n".join("    " + line for line in lines[:16]), step=step)
+      return
     if self.info.kind == "image":
       picture = images.image_grid(fake)
     else:

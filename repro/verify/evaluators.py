@@ -181,6 +181,15 @@ def needs(entry, ctx):
                    f"{entry['command']} --workdir={_train_workdir(entry)}",
                    f"then pass --workdir={_train_workdir(entry)}{where}")]
     return []
+  if kind == "logged_best":
+    key, workdir = entry["logged"], ctx.workdir
+    if not workdir or not os.path.isfile(os.path.join(workdir, "eval.jsonl")):
+      where = f" ({workdir} has no eval.jsonl)" if workdir else ""
+      gpu = "on a GPU (the paper's run is far too long for a CPU); " if entry.get("gpu") else ""
+      return [Need(f"--workdir of a run logging {key}",
+                   f"{entry['command']} --workdir={_train_workdir(entry)}",
+                   f"train {gpu}then pass --workdir={_train_workdir(entry)}{where}")]
+    return []
   if kind in ("klwgan_synthetic", "klwgan_synthetic_compare"):
     try:
       runs = klwgan_runs(ctx)
@@ -413,6 +422,32 @@ def _w_estimate_tracks_quality(entry, ctx):
                            "quality_distance": [round(y, 5) for y in ys]})
 
 
+def _logged_best(entry, ctx):
+  """The best value of `entry["logged"]` (e.g. js4) over a run's eval.jsonl (the papers report the
+  best JSD of a run); a run on another dataset than the entry's is reported as a deviation."""
+  key, workdir = entry["logged"], ctx.workdir
+  values = []
+  with open(os.path.join(workdir, "eval.jsonl"), encoding="utf-8") as f:
+    for line in f:
+      if line.strip():
+        record = json.loads(line)
+        if key in record:
+          values.append((record["step"], float(record[key])))
+  if not values:
+    raise DataUnavailableError(f"{workdir}/eval.jsonl has no {key} values")
+  pick = min if entry["better"] == "lower" else max
+  step, value = pick(values, key=lambda sv: sv[1])
+  deviations = []
+  config_path = os.path.join(workdir, "config.json")
+  if os.path.isfile(config_path):
+    config = _read_json(config_path)
+    if config.get("dataset") != entry["dataset"]:
+      deviations.append(f"trained on {config.get('dataset')}, not {entry['dataset']}")
+  return Measured(value, n=len(values), deviations=deviations,
+                  details={"best_step": step, "evaluations": len(values),
+                           "last_step": values[-1][0]})
+
+
 # ---- KL-WGAN synthetic table ---------------------------------------------------------------------
 
 def _read_json(path):
@@ -543,6 +578,7 @@ MEASURE = {
     "reference_is": _reference_is,
     "mode_coverage": _mode_coverage,
     "w_estimate_tracks_quality": _w_estimate_tracks_quality,
+    "logged_best": _logged_best,
     "klwgan_synthetic": _klwgan_synthetic,
     "klwgan_synthetic_compare": _klwgan_synthetic_compare,
 }

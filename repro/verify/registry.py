@@ -19,7 +19,7 @@ REGISTRY_DIR = os.path.join(REPO_ROOT, "papers")
 
 EVALUATORS = ("generator_fid", "generator_is", "reference_fid", "reference_is", "mode_coverage",
               "w_estimate_tracks_quality", "klwgan_synthetic", "klwgan_synthetic_compare",
-              "unavailable")
+              "logged_best", "unavailable")
 BETTER = ("lower", "higher", "closer")
 CRITERION_OPS = (">=", ">", "<=", "<", "==")
 REQUIRED = ("id", "dataset", "model", "variant", "metric", "better", "protocol", "source",
@@ -144,6 +144,8 @@ def validate(data):
       problems.append(f"{where}: command must be a string")
     if e.get("evaluate") == "unavailable" and not e.get("missing"):
       problems.append(f"{where}: evaluate = 'unavailable' needs 'missing'")
+    if e.get("evaluate") == "logged_best" and not e.get("logged"):
+      problems.append(f"{where}: evaluate = 'logged_best' needs 'logged' (the eval.jsonl key)")
   return problems
 
 
