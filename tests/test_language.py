@@ -197,10 +197,19 @@ def test_a_few_steps_lower_the_unigram_jsd(tmp_path):
 
 @pytest.mark.parametrize("paper", ["fogan", "coulomb"])
 def test_fogan_and_coulomb_train_on_text(tmp_path, paper):
-  trainer, _ = _trainer(paper, _corpus_file(tmp_path), tmp_path / "w", steps=3, batch_size=16)
+  trainer, extras = _trainer(paper, _corpus_file(tmp_path), tmp_path / "w", steps=3, batch_size=16)
   logged = trainer.train()
   assert all(np.isfinite(v) for v in logged.values()), logged
   assert 0 <= logged["js1"] <= 1 and "js6" in logged
+  if paper != "coulomb":
+    return
+  # Coulomb samples its training-mode generator (batch statistics) for the JSD; the moving
+  # statistics of the batch norms stay as they were.
+  before = [v.numpy().copy() for v in trainer.generator.non_trainable_variables]
+  assert before   # billion_word_generator has batch norm
+  extras["eval_fn"](trainer, 3)
+  for v, old in zip(trainer.generator.non_trainable_variables, before):
+    np.testing.assert_array_equal(v.numpy(), old)
 
 
 # ---- the command line: errors in one line, before TensorFlow -------------------------------------

@@ -23,8 +23,9 @@ repro.data.text (32 characters, one-hot; the official vocabulary is the same set
 conv ResNets (DIM 512, batch norm in the generator), the Plummer kernel (d 3, ε 1) on whole one-hot
 sentences, train.py's defaults otherwise (batch 128, z 32, Adam 1e-4 (0.9, 0.999), 500k iterations);
 every 5000 steps the n-gram JSDs (n = 1..6) of 5 x 128 generated sentences go to TensorBoard
-(eval/js1..js6) and eval.jsonl. The official samples come from the training-mode generator; here the
-generator's batch norm runs in inference mode for samples.
+(eval/js1..js6) and eval.jsonl, sampled as the official code does from the training-mode generator
+(batch norm on the statistics of each batch of 128; the moving averages are not touched). The sample
+files samples/step_*.txt use the moving averages.
 
 Hardware: the 2-D mixture trains on a 2-core CPU in a minute; Fashion-MNIST with the CPU stand-in
 widths runs a few hundred steps in minutes; the paper's 64x64 runs (17.8M-parameter generator,
@@ -210,7 +211,9 @@ def configure(dataset, dim=None, epsilon=None, disc_loss=None, fid=None):
   objective = coulomb_objective(dim, epsilon, disc_loss)
   if dataset in LANGUAGE:
     from repro.papers import evaluation  # pylint: disable=g-import-not-at-top
-    return config, objective, evaluation.jsd_extras(LANGUAGE_JSD_SAMPLES, LANGUAGE_NGRAMS)
+    # train.py sample_text runs the training-mode generator tensor x (batch-norm batch statistics).
+    return config, objective, evaluation.jsd_extras(LANGUAGE_JSD_SAMPLES, LANGUAGE_NGRAMS,
+                                                    training_mode=True)
   # train.py L144: x_img = (clip(x, -1, 1) + 1) / 2, times 255 as floats for the FID (L238).
   return config, objective, ttur_paper.fid_extras(dataset, FID_SAMPLES, "none", mode=fid)
 
