@@ -143,6 +143,21 @@ def test_one_billion_word_folder_is_read_in_the_official_order(tmp_path):
                                                                  "second file"]
 
 
+def test_lm1b_reads_the_tfds_train_split(tmp_path):
+  import tensorflow_datasets as tfds
+  from repro import data
+  from repro.data import text
+  prepared = tmp_path / "lm1b" / "1.1.0"     # what check_prepared looks for
+  prepared.mkdir(parents=True)
+  (prepared / "dataset_info.json").write_text("{}")
+  with tfds.testing.mock_data(num_examples=40):
+    corpus = text.load_corpus("lm1b", max_lines=24, data_dir=str(tmp_path))
+    batch = next(iter(data.get_dataset("lm1b", batch_size=8, data_dir=str(tmp_path),
+                                       text={"max_lines": 24})))
+  assert corpus.ids.shape == (24, 32) and corpus.inv_charmap[0] == "unk"
+  assert batch.shape == (8, 32, corpus.vocab_size)
+
+
 # ---- networks ---------------------------------------------------------------------------------------
 
 def test_language_nets_shapes_and_softmax():
@@ -221,6 +236,7 @@ def run(*args, env=None, timeout=60):
 
 @pytest.mark.parametrize("args", [
     ("repro.papers.ttur", "--dataset=lm1b", "--model=language"),
+    ("repro.papers.ttur", "--model=language"),          # lm1b is the language model's default
     ("repro.papers.fogan", "--dataset=lm1b"),
     ("repro.papers.coulomb", "--dataset=lm1b"),
 ])
@@ -241,12 +257,16 @@ def test_unprepared_lm1b_fails_fast_with_the_preparation_command(tmp_path, args)
     (b"ok\n\xff\xfe bad\n", (), "is not UTF-8 text: line 2"),
     (None, (), "does not exist"),
     (b"fine\n", ("--dataset=cifar10",), "cannot be combined with --dataset=cifar10"),
+    (b"fine\n", ("--model=wgan_gp",), "TTUR has no wgan_gp setting for --dataset=text"),
 ])
 def test_bad_text_file_commands_exit_2_in_one_line(tmp_path, content, extra, message):
   path = tmp_path / "in.txt"
   if content is not None:
     _write(path, content, "wb")
-  proc = run("repro.papers.fogan", f"--text_file={path}", f"--workdir={tmp_path / 'w'}", *extra)
+  module = "repro.papers.ttur" if "--model=wgan_gp" in extra else "repro.papers.fogan"
+  start = time.time()
+  proc = run(module, f"--text_file={path}", f"--workdir={tmp_path / 'w'}", *extra)
+  assert time.time() - start < 5   # before TensorFlow starts
   assert proc.returncode == 2, proc.stderr
   lines = proc.stderr.strip().splitlines()
   assert len(lines) == 1 and message in lines[0], proc.stderr

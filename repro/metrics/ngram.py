@@ -76,15 +76,6 @@ def ngram_jsd(samples_a, samples_b, n):
 
 # ---- the same models on integer-coded samples (fast enough for 10M training lines) -----------------
 
-def _log_counts(keys, counts, total, query):
-  """log p(query) under (sorted unique keys, counts, total); -inf where unseen."""
-  pos = np.searchsorted(keys, query)
-  pos = np.minimum(pos, len(keys) - 1)
-  found = keys[pos] == query
-  with np.errstate(divide="ignore"):
-    return np.where(found, np.log(counts[pos].astype(np.float64)) - np.log(float(total)), -np.inf)
-
-
 class NgramCounts:
   """`NgramLanguageModel` of integer-coded samples: rows of a [samples, length] int array.
 
@@ -94,7 +85,7 @@ class NgramCounts:
   counted in chunks, so the 10M x 32 training lines of One Billion Word fit in memory.
   """
 
-  def __init__(self, n, ids, vocab_size=None, chunk=1_000_000):
+  def __init__(self, n, ids, vocab_size=None, chunk=200_000):
     ids = np.asarray(ids)
     if ids.ndim != 2:
       raise UsageError(f"NgramCounts needs a [samples, length] array of ids, got shape {ids.shape}")
@@ -137,7 +128,13 @@ class NgramCounts:
     return grams.view(np.dtype((np.void, 8 * self.n))).reshape(-1)
 
   def js_with(self, other):
-    """JSD (bits, in [0, 1]) between this model and `other`, as ``NgramLanguageModel.js_with``."""
+    """JSD (bits, in [0, 1]) between this model and `other`, as ``NgramLanguageModel.js_with``.
+
+    The same sums, arranged so that only the n-grams the two models share are looked up: an n-gram
+    of one model that the other lacks has m = p / 2 and adds p·ln 2 to that model's KL term, so
+    those terms sum to ln 2 · (unshared count) / total (exact integer counts). An evaluation then
+    costs O(|samples| log |training n-grams|), not a pass over the training model.
+    """
     if (not isinstance(other, NgramCounts) or other.n != self.n
         or other.vocab_size != self.vocab_size):
       raise UsageError("js_with needs another NgramCounts of the same order and vocabulary")
@@ -145,15 +142,19 @@ class NgramCounts:
       if model.total == 0:
         raise UsageError(f"the {name} corpus has no {model.n}-grams (samples shorter than n?)")
     p, q = other, self
+    small, large = (q, p) if len(q.keys) <= len(p.keys) else (p, q)
+    pos = np.minimum(np.searchsorted(large.keys, small.keys), len(large.keys) - 1)
+    shared = large.keys[pos] == small.keys
+    c_small, c_large = small.counts[shared], large.counts[pos[shared]]
+    c_p, c_q = (c_large, c_small) if small is q else (c_small, c_large)
     log2 = np.log(2)
-    log_p = _log_counts(p.keys, p.counts, p.total, p.keys)
-    log_q = _log_counts(q.keys, q.counts, q.total, p.keys)
+    log_p = np.log(c_p.astype(np.float64)) - np.log(float(p.total))
+    log_q = np.log(c_q.astype(np.float64)) - np.log(float(q.total))
     log_m = np.logaddexp(log_p - log2, log_q - log2)
-    kl_p_m = np.sum(np.exp(log_p) * (log_p - log_m))
-    log_p = _log_counts(p.keys, p.counts, p.total, q.keys)
-    log_q = _log_counts(q.keys, q.counts, q.total, q.keys)
-    log_m = np.logaddexp(log_p - log2, log_q - log2)
-    kl_q_m = np.sum(np.exp(log_q) * (log_q - log_m))
+    kl_p_m = (np.sum(np.exp(log_p) * (log_p - log_m))
+              + log2 * (p.total - int(c_p.sum())) / p.total)
+    kl_q_m = (np.sum(np.exp(log_q) * (log_q - log_m))
+              + log2 * (q.total - int(c_q.sum())) / q.total)
     return float(0.5 * (kl_p_m + kl_q_m) / log2)
 
 

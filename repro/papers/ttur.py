@@ -403,6 +403,21 @@ def saddle_main(workdir, seed=0, n_iter=5000, quiet=False):
   return results
 
 
+def _check_model_dataset():
+  from repro.train.cli import text_dataset_flag  # pylint: disable=g-import-not-at-top
+  dataset = text_dataset_flag() or "fashion_mnist"
+  if dataset not in TRAIN_DATASETS:
+    return   # train_main reports unknown datasets
+  model = FLAGS.model if FLAGS["model"].present else (
+      "language" if dataset in LANGUAGE_DATASETS else "dcgan")
+  allowed = {"dcgan": DCGAN_DATASETS, "wgan_gp": WGAN_GP_DATASETS,
+             "language": LANGUAGE_DATASETS}[model]
+  if dataset not in allowed:
+    hint = " (or --text_file=PATH)" if model == "language" else ""
+    raise UsageError(f"TTUR has no {model} setting for --dataset={dataset}; choose one of "
+                     f"{', '.join(allowed)}{hint}")
+
+
 def main():
   from repro.train.cli import train_main  # pylint: disable=g-import-not-at-top
   train = train_main("ttur", configure, TRAIN_DATASETS, default_dataset="fashion_mnist")
@@ -416,6 +431,10 @@ def main():
         raise UsageError(f"--saddle_steps must be a positive integer, got {FLAGS.saddle_steps}")
       saddle_main(FLAGS.workdir or "runs/ttur_saddle", FLAGS.seed or 0, FLAGS.saddle_steps)
       return 0
+    if FLAGS["model"].present and FLAGS.model == "language" and not (FLAGS.dataset or
+                                                                      FLAGS.text_file):
+      FLAGS.dataset = "lm1b"   # the language model's default: One Billion Word
+    _check_model_dataset()     # a mismatch fails before TensorFlow starts
     return train(argv)
 
   app.run(ttur_main, flags_parser=parse_flags_or_exit)
