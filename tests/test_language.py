@@ -104,6 +104,12 @@ def test_corpus_vocabulary_padding_truncation_and_unk(tmp_path):
   assert text.load_corpus("text", path, max_lines=2).ids.shape == (2, 32)
 
 
+def test_a_leading_byte_order_mark_is_not_text(tmp_path):
+  from repro.data import text
+  corpus = text.load_corpus("text", _write(tmp_path / "bom.txt", b"\xef\xbb\xbfhi\nho\n", "wb"))
+  assert corpus.decode(corpus.ids)[0] == "hi" + "`" * 30 and "\ufeff" not in corpus.inv_charmap
+
+
 def test_text_pipeline_batches_are_one_hot(tmp_path):
   from repro import data
   from repro.data import text

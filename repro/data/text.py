@@ -94,7 +94,7 @@ def _read_lines(files, max_lines, label):
     with f:
       for number, raw in enumerate(f, 1):
         try:
-          line = raw.decode("utf-8")
+          line = raw.decode("utf-8-sig" if number == 1 else "utf-8")   # a leading BOM is dropped
         except UnicodeDecodeError as e:
           raise UsageError(
               f"{path} is not UTF-8 text: line {number} has byte 0x{raw[e.start]:02x} at column "
