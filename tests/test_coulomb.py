@@ -12,6 +12,8 @@ import tensorflow as tf
 from repro.losses import coulomb as losses
 from repro.papers import coulomb
 
+import toy_runs
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FAKE = np.array([[0.0, 0.0], [1.0, 0.5], [-0.5, 2.0]])
 REAL = np.array([[1.0, 1.0], [-1.0, 0.0], [0.5, -0.5], [2.0, 2.0]])
@@ -168,16 +170,9 @@ def test_settings_and_readme_command():
 
 
 def test_coulomb_gan_covers_all_modes_of_8gaussians(tmp_path):
-  from repro.data import toy
-  from repro.metrics import toy as toy_metrics
-  from repro.train.trainer import Trainer
   config, objective, _ = coulomb.configure("8gaussians")
   config = config.replace(steps=2000, log_every=2000, eval_every=2000, save_every=2000, seed=0)
-  trainer = Trainer(config, objective, str(tmp_path), quiet=True)
-  centers, std = toy.mixture_spec("8gaussians")
-  before = toy_metrics.mode_coverage(trainer.sample(2000), centers, std)
-  trainer.train()
-  after = toy_metrics.mode_coverage(trainer.sample(2000), centers, std)
+  before, after = toy_runs.coverage_before_and_after(config, objective, tmp_path)
   assert after.modes_covered == 8 and before.modes_covered < 8
   assert after.high_quality_fraction > before.high_quality_fraction + 0.3
 

@@ -16,6 +16,8 @@ from repro.losses import fogan as losses
 from repro.papers import fogan
 from repro.train.objective import StepInputs
 
+import toy_runs
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REAL = np.array([[1.0, 2.0], [0.0, -1.0], [0.5, 0.5], [-2.0, 1.0]])
 FAKE = np.array([[0.2, 0.1], [1.0, 1.0], [0.5, 0.5], [-1.0, -1.5]])   # pair 2: fake == real
@@ -187,16 +189,9 @@ def test_run_fogan_sh_settings():
 
 
 def test_fogan_improves_8gaussians(tmp_path):
-  from repro.data import toy
-  from repro.metrics import toy as toy_metrics
-  from repro.train.trainer import Trainer
   config, objective, _ = fogan.configure("8gaussians")
   config = config.replace(steps=1500, log_every=1500, eval_every=1500, save_every=1500, seed=0)
-  trainer = Trainer(config, objective, str(tmp_path), quiet=True)
-  centers, std = toy.mixture_spec("8gaussians")
-  before = toy_metrics.mode_coverage(trainer.sample(2000), centers, std)
-  trainer.train()
-  after = toy_metrics.mode_coverage(trainer.sample(2000), centers, std)
+  before, after = toy_runs.coverage_before_and_after(config, objective, tmp_path)
   assert after.high_quality_fraction > before.high_quality_fraction + 0.25
   assert after.modes_covered >= before.modes_covered + 4
 

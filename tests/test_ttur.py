@@ -14,6 +14,8 @@ from repro.errors import UsageError
 from repro.losses import ttur as losses
 from repro.papers import ttur
 
+import toy_runs
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LOGITS_REAL = np.array([-5.0, 1.4, 12.5, 2.7])   # TF-GAN's loss-test vectors
 LOGITS_FAKE = np.array([10.0, 4.4, -5.5, 3.6])
@@ -152,13 +154,6 @@ def _train(config, objective, workdir, extras=None):
   return trainer
 
 
-def _coverage(trainer):
-  from repro.data import toy
-  from repro.metrics import toy as toy_metrics
-  centers, std = toy.mixture_spec("8gaussians")
-  return toy_metrics.mode_coverage(trainer.sample(2000), centers, std)
-
-
 def test_two_time_scale_wgan_gp_learns_8gaussians(tmp_path):
   config, objective, _ = ttur.configure("8gaussians", model="wgan_gp", fid="off")
   assert (config.d_lr, config.g_lr, config.n_critic) == (3e-4, 1e-4, 1)
@@ -166,10 +161,7 @@ def test_two_time_scale_wgan_gp_learns_8gaussians(tmp_path):
   config = config.replace(model=dict(hidden=(128, 128, 128)), steps=1000, log_every=1000,
                           eval_every=1000, save_every=1000, d_lr=1e-3, g_lr=1e-3 / 3,
                           lr_decay="linear", seed=0)
-  trainer = _train(config, objective, str(tmp_path))
-  before = _coverage(trainer)
-  trainer.train()
-  after = _coverage(trainer)
+  before, after = toy_runs.coverage_before_and_after(config, objective, tmp_path)
   assert after.high_quality_fraction > before.high_quality_fraction + 0.25
   assert after.modes_covered >= before.modes_covered + 5
 

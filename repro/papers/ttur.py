@@ -295,12 +295,7 @@ def configure(dataset, model=None, ttur=None, gp_weight=None, fid=None):
                                         else True)
   if model not in MODELS:
     raise UsageError(f"--model must be one of {', '.join(MODELS)}, got {model!r}")
-  allowed = {"dcgan": DCGAN_DATASETS, "wgan_gp": WGAN_GP_DATASETS,
-             "language": LANGUAGE_DATASETS}[model]
-  if dataset not in allowed:
-    hint = " (or --text_file=PATH)" if model == "language" else ""
-    raise UsageError(f"TTUR has no {model} setting for --dataset={dataset}; choose one of "
-                     f"{', '.join(allowed)}{hint}")
+  _check_setting(model, dataset)
   if model == "language":
     from repro.papers import evaluation  # pylint: disable=g-import-not-at-top
     lam = gp_weight if gp_weight is not None else LAMBDA_GP["language"]
@@ -403,6 +398,15 @@ def saddle_main(workdir, seed=0, n_iter=5000, quiet=False):
   return results
 
 
+def _check_setting(model, dataset):
+  allowed = {"dcgan": DCGAN_DATASETS, "wgan_gp": WGAN_GP_DATASETS,
+             "language": LANGUAGE_DATASETS}[model]
+  if dataset not in allowed:
+    hint = " (or --text_file=PATH)" if model == "language" else ""
+    raise UsageError(f"TTUR has no {model} setting for --dataset={dataset}; choose one of "
+                     f"{', '.join(allowed)}{hint}")
+
+
 def _check_model_dataset():
   from repro.train.cli import text_dataset_flag  # pylint: disable=g-import-not-at-top
   dataset = text_dataset_flag() or "fashion_mnist"
@@ -410,12 +414,7 @@ def _check_model_dataset():
     return   # train_main reports unknown datasets
   model = FLAGS.model if FLAGS["model"].present else (
       "language" if dataset in LANGUAGE_DATASETS else "dcgan")
-  allowed = {"dcgan": DCGAN_DATASETS, "wgan_gp": WGAN_GP_DATASETS,
-             "language": LANGUAGE_DATASETS}[model]
-  if dataset not in allowed:
-    hint = " (or --text_file=PATH)" if model == "language" else ""
-    raise UsageError(f"TTUR has no {model} setting for --dataset={dataset}; choose one of "
-                     f"{', '.join(allowed)}{hint}")
+  _check_setting(model, dataset)
 
 
 def main():
