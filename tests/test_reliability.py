@@ -297,6 +297,25 @@ def test_no_pickle_on_any_load_path():
   assert not offenders, offenders
 
 
+@pytest.mark.parametrize("content", ['{"checkpoints": {"fashion', "[1, 2]", "\x00\xff garbage",
+                                     '{"checkpoints": []}'])
+def test_damaged_manifest_is_one_line_naming_the_file(tmp_path, content):
+  """A damaged checkpoint manifest (truncated, wrong type, binary) is a one-line usage error that
+  names the file, both when read directly and when the classifier's sha256 is looked up in it."""
+  from repro.metrics import manifest as manifest_lib  # pylint: disable=g-import-not-at-top
+  from repro.metrics.extractors.fashion_mnist_cnn import FashionMnistCnnExtractor  # pylint: disable=g-import-not-at-top
+  path = tmp_path / "manifest.json"
+  path.write_bytes(content.encode("latin-1"))
+  weights = tmp_path / "fashion_mnist_cnn.weights.h5"
+  weights.write_bytes(b"weights")
+  for load in (lambda: manifest_lib.read_manifest(str(path)),
+               lambda: FashionMnistCnnExtractor(weights=str(weights), manifest=str(path))):
+    with pytest.raises(UsageError) as e:
+      load()
+    message = str(e.value)
+    assert str(path) in message and "\n" not in message, message
+
+
 # ---- helpers ---------------------------------------------------------------------------------
 
 class _absl_warnings:  # pylint: disable=invalid-name

@@ -88,16 +88,22 @@ class StreamingStatistics:
       mu, sigma = stats.result()
   """
 
+  # Small batches are buffered (float64) and merged together once at least this many bytes of
+  # rows are held: each merge makes several passes over the d x d matrix (for d = 2048 a rank-50
+  # update is memory-bound: 50 000 rows in batches of 50 took 85 s, in batches of 500 15 s).
+  BUFFER_BYTES = 8 << 20
+
   def __init__(self, dim=None):
     self._dim = None if dim is None else int(dim)
     self._n = 0
     self._mean = None
     self._m2 = None
+    self._pending, self._pending_rows = [], 0
 
   @property
   def count(self):
     """Number of rows seen so far."""
-    return self._n
+    return self._n + self._pending_rows
 
   @property
   def dim(self):
@@ -112,19 +118,35 @@ class StreamingStatistics:
     elif b.shape[1] != self._dim:
       raise UsageError(f"batch has {b.shape[1]} features, earlier batches had {self._dim}: "
                        f"use one feature extractor for all batches")
-    nb = b.shape[0]
-    if nb == 0:
+    if b.shape[0] == 0:
       return self
+    if isinstance(batch, np.ndarray) and np.may_share_memory(b, batch):
+      b = b.copy()   # held until the next merge: the caller may reuse its array
+    self._pending.append(b)
+    self._pending_rows += b.shape[0]
+    if self._pending_rows * self._dim * 8 >= self.BUFFER_BYTES:
+      self._flush()
+    return self
+
+  def _flush(self):
+    if not self._pending:
+      return
+    b = self._pending[0] if len(self._pending) == 1 else np.concatenate(self._pending)
+    self._pending, self._pending_rows = [], 0
+    nb = b.shape[0]
     mean_b = b.mean(axis=0)
     centred = b - mean_b
+    del b
     m2_b = centred.T @ centred
+    del centred
     self._merge(nb, mean_b, m2_b)
-    return self
 
   def merge(self, other):
     """Adds the rows accumulated by another StreamingStatistics (e.g. from another worker)."""
     if not isinstance(other, StreamingStatistics):
       raise UsageError("merge() takes another StreamingStatistics")
+    other._flush()
+    self._flush()
     if other._n == 0:
       return self
     if self._dim is not None and other._dim != self._dim:
@@ -141,11 +163,13 @@ class StreamingStatistics:
     n = na + nb
     delta = mean_b - self._mean
     self._mean = self._mean + delta * (nb / n)
-    self._m2 = self._m2 + m2_b + np.outer(delta, delta) * (na * nb / n)
+    self._m2 += m2_b                                   # in place: no new d x d arrays but the
+    self._m2 += np.outer(delta, delta * (na * nb / n))  # outer product itself
     self._n = n
 
   def result(self):
     """Returns (mu [d], sigma [d, d]) float64; UsageError if fewer than 2 rows were seen."""
+    self._flush()
     if self._n == 0:
       raise UsageError("no activations were accumulated: feed at least 2 samples")
     check_sample_count(self._n, self._dim)
