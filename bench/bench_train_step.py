@@ -133,7 +133,9 @@ class SuiteRunner:
         self.trainer = Trainer(config, objective, workdir, models=models, quiet=True)
     else:
       self.trainer = Trainer(config, objective, workdir, models=models, quiet=True)
-    self.n_critic = tf.constant(n_critic_at(config, 1000 + 1), tf.int32)
+    self.n_critic = (self.trainer._n_critic_arg(1000 + 1)  # pylint: disable=protected-access
+                     if hasattr(self.trainer, "_n_critic_arg")
+                     else tf.constant(n_critic_at(config, 1000 + 1), tf.int32))
     self.jit = jit
 
   def run(self, steps):
@@ -142,7 +144,7 @@ class SuiteRunner:
     start = time.perf_counter()
     for _ in range(steps):
       trainer._set_learning_rates(int(trainer.step.numpy()))  # pylint: disable=protected-access
-      terms = trainer._train_step(self.n_critic)  # pylint: disable=protected-access
+      terms, _ = trainer._train_step(self.n_critic)  # pylint: disable=protected-access
       values = {k: float(v) for k, v in terms.items()}
       if not all(np.isfinite(v) for v in values.values()):
         raise FloatingPointError(f"non-finite terms {values}")

@@ -145,3 +145,23 @@ def test_wgan_gp_moves_8gaussians_samples_onto_modes(tmp_path):
   assert after.modes_covered >= 4, after
   assert before.high_quality_fraction < 0.05, before
   assert after.high_quality_fraction > 0.2, after
+
+
+def test_jit_compile_runs_the_whole_step_in_xla_and_resumes(tmp_path):
+  """TrainConfig.jit_compile: the step's updates run as one XLA computation (one trace for the
+  constant n_critic), and 3 steps + restart + 3 steps equal 6 steps under XLA too. (XLA draws
+  other random numbers than the TensorFlow kernels, so XLA and graph runs differ.)"""
+  straight = Trainer(small_config(jit_compile=True), WassersteinObjective(gp_weight=0.1),
+                     str(tmp_path / "a"), quiet=True)
+  straight.train()
+  first = Trainer(small_config(steps=3, jit_compile=True), WassersteinObjective(gp_weight=0.1),
+                  str(tmp_path / "b"), quiet=True)
+  first.train()
+  assert list(first._jit_steps) == [2] and first._train_step.experimental_get_tracing_count() == 1
+  del first
+  resumed = Trainer(small_config(jit_compile=True), WassersteinObjective(gp_weight=0.1),
+                    str(tmp_path / "b"), quiet=True)
+  resumed.train()
+  assert int(resumed.step.numpy()) == 6
+  for a, b in zip(weights(straight), weights(resumed)):
+    assert np.max(np.abs(a - b)) <= 1e-6

@@ -32,6 +32,9 @@ class TrainConfig:
   eval_every: int = 1000
   log_every: int = 100
   keep_checkpoints: int = 3
+  # XLA-compile each update (critic, generator) inside the step's tf.function; off by default: on this
+  # CPU it was slower for the Conv2DTranspose generators (bench/bench_train_step.py).
+  jit_compile: bool = False
   data_dir: str = ""
   download: bool = False
   source: str = "auto"

@@ -316,6 +316,16 @@ class Trainer:
       variables += list(opt.variables)
     return variables
 
+  def _compiled(self, replica_fn):
+    """replica_fn itself, or (TrainConfig.jit_compile) an XLA-compiled tf.function of it."""
+    if not getattr(self.config, "jit_compile", False):
+      return replica_fn
+    cache = self.__dict__.setdefault("_jit_cache", {})
+    name = replica_fn.__name__
+    if name not in cache:
+      cache[name] = tf.function(replica_fn, jit_compile=True)
+    return cache[name]
+
   def _run(self, replica_fn, real, optimizers):
     """One update on every replica. Returns (mean terms, health) where health holds 1.0/0.0 for
     "loss" (loss and terms finite on every replica) and "grads" (gradients finite)."""
@@ -324,7 +334,7 @@ class Trainer:
     seed = self.rng.make_seeds(1)[:, 0]
     guarded = self._guarded_variables(optimizers) if self.nan_policy == "skip" else []
     before = [tf.identity(v) for v in guarded]
-    per_replica = self.strategy.run(replica_fn, args=(real, z, u, seed))
+    per_replica = self.strategy.run(self._compiled(replica_fn), args=(real, z, u, seed))
     terms = {k: self.strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None)
              for k, v in per_replica.items()}
     health = {"loss": terms.pop("_loss_ok"), "grads": terms.pop("_grad_ok")}
@@ -341,6 +351,12 @@ class Trainer:
     for e, w in zip(self.ema.weights, self.generator.weights):
       e.assign(decay * e + (1.0 - decay) * w)
 
+  def _n_critic_arg(self, step):
+    """n_critic for `_train_step`: an int when it never changes (one trace, loop unrolled), else a
+    tensor (no retracing when the WGAN schedule switches between 100 and n_critic)."""
+    n = n_critic_at(self.config, step)
+    return n if self.config.n_critic_schedule == "constant" else tf.constant(n, tf.int32)
+
   def _train_step_fn(self, n_critic):
     """One generator step. Returns (terms, health).
 
@@ -350,8 +366,31 @@ class Trainer:
     "first_grads_ok" saying what went wrong there, and "skipped" the number of updates
     --nan_policy=skip undid. On such a step the critic terms are those of that first bad update,
     so the message names the cause rather than the NaNs that follow from it.
+
+    With TrainConfig.jit_compile, a constant n_critic and one replica, the real batches are read
+    first and all the updates of the step run as one XLA computation (like Keras'
+    `compile(jit_compile=True)`); otherwise each update is compiled on its own.
     """
-    real = next(self.iterator)
+    if self._whole_step_jit(n_critic):
+      shared = (not self.objective.trains_critic or self.objective.update == "simultaneous"
+                or self.objective.critic_real_batches != "fresh")
+      reals = [next(self.iterator) for _ in range(1 if shared else n_critic)]
+      if n_critic not in self._jit_steps:
+        self._jit_steps[n_critic] = tf.function(
+            lambda reals, n=n_critic: self._updates(iter(reals).__next__, n), jit_compile=True)
+      return self._jit_steps[n_critic](reals)
+    return self._updates(lambda: next(self.iterator), n_critic)
+
+  def _whole_step_jit(self, n_critic):
+    if not (getattr(self.config, "jit_compile", False) and isinstance(n_critic, int)
+            and self.strategy.num_replicas_in_sync == 1):
+      return False
+    self.__dict__.setdefault("_jit_steps", {})
+    return True
+
+  def _updates(self, next_real, n_critic):
+    """The updates of `_train_step_fn`; `next_real()` gives the next real batch."""
+    real = next_real()
     if not self.objective.trains_critic:   # e.g. Sinkhorn in pixel space: generator steps only
       terms, health = self._run(self._generator_replica, real, [self.g_opt])
       self._update_ema()
@@ -370,9 +409,11 @@ class Trainer:
     first_loss_ok, first_grads_ok = h["loss"], h["grads"]
     first_terms = d_terms
     skipped = tf.cast(bad, tf.float32)
-    for i in tf.range(1, n_critic):
+    # A Python int (constant schedule) unrolls the critic updates in the traced graph, like a
+    # hand-written step; a tensor (the WGAN schedule's 100/5) keeps one while_loop, one trace.
+    for i in (range(1, n_critic) if isinstance(n_critic, int) else tf.range(1, n_critic)):
       if self.objective.critic_real_batches == "fresh":
-        real = next(self.iterator)
+        real = next_real()
       d_terms, h = self._run(self._critic_replica, real, [self.d_opt])
       bad = _is_bad(h)
       now = tf.logical_and(first < 0, bad)
@@ -576,7 +617,7 @@ class Trainer:
     consecutive_skips = 0
     for step in range(start, cfg.steps):
       self._set_learning_rates(step)
-      terms, health = self._train_step(tf.constant(n_critic_at(cfg, step), tf.int32))
+      terms, health = self._train_step(self._n_critic_arg(step))
       done, window_steps = step + 1, window_steps + 1
       values = {k: float(v) for k, v in terms.items()}
       consecutive_skips = self._check_finite(step, values, {k: float(v) for k, v in health.items()},
