@@ -1,10 +1,6 @@
 """Coulomb GAN: kernel and potentials against numpy, stop-gradients, the regression loss, the "my"
 nets (batch-size depth quirk, scaled tanh, L2 penalty), settings, and a 2-D run covering all modes."""
 
-import os
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -12,9 +8,9 @@ import tensorflow as tf
 from repro.losses import coulomb as losses
 from repro.papers import coulomb
 
+import cli_runs
 import toy_runs
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FAKE = np.array([[0.0, 0.0], [1.0, 0.5], [-0.5, 2.0]])
 REAL = np.array([[1.0, 1.0], [-1.0, 0.0], [0.5, -0.5], [2.0, 2.0]])
 
@@ -178,9 +174,6 @@ def test_coulomb_gan_covers_all_modes_of_8gaussians(tmp_path):
 
 
 def test_cli_bad_flag_exits_2():
-  proc = subprocess.run([sys.executable, "-m", "repro.papers.coulomb", "--dataset=8gaussians",
-                         "--disc_loss=huber", "--workdir=/nonexistent/never"],
-                        capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=ROOT),
-                        timeout=120, cwd=ROOT)
-  assert proc.returncode == 2, proc.stderr
-  assert len([l for l in proc.stderr.splitlines() if l.startswith("error:")]) == 1
+  cli_runs.assert_usage_error(cli_runs.run_module(
+      "repro.papers.coulomb", "--dataset=8gaussians", "--disc_loss=huber",
+      "--workdir=/nonexistent/never"))

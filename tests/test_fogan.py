@@ -16,6 +16,7 @@ from repro.losses import fogan as losses
 from repro.papers import fogan
 from repro.train.objective import StepInputs
 
+import cli_runs
 import toy_runs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -241,9 +242,6 @@ def test_cifar10_without_data_fails_fast(tmp_path):
 
 
 def test_cli_bad_flag_exits_2():
-  proc = subprocess.run([sys.executable, "-m", "repro.papers.fogan", "--dataset=8gaussians",
-                         "--gan_method=regular_gan", "--workdir=/nonexistent/never"],
-                        capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=ROOT),
-                        timeout=120, cwd=ROOT)
-  assert proc.returncode == 2, proc.stderr
-  assert len([l for l in proc.stderr.splitlines() if l.startswith("error:")]) == 1
+  cli_runs.assert_usage_error(cli_runs.run_module(
+      "repro.papers.fogan", "--dataset=8gaussians", "--gan_method=regular_gan",
+      "--workdir=/nonexistent/never"))
