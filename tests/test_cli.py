@@ -63,7 +63,8 @@ def _checkpoint_steps(workdir):
 def test_sigkill_mid_run_then_restart_finishes(tmp_path):
   workdir = str(tmp_path / "w")
   command = [sys.executable, "-m", "repro.papers.wgan", "--dataset=8gaussians", "--variant=gp",
-             f"--workdir={workdir}", "--steps=150", "--save_every=25", "--log_every=25"]
+             f"--workdir={workdir}", "--steps=150", "--save_every=25", "--log_every=25",
+             '--net={"hidden": [64, 64, 64]}']   # small nets: the test is about kill and resume
   proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
   deadline = time.time() + 240
   while time.time() < deadline and not _checkpoint_steps(workdir) and proc.poll() is None:
