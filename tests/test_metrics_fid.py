@@ -164,21 +164,29 @@ def test_input_errors():
     fid.frechet_distance(np.zeros(2), [[1, 0.5], [0, 1]], np.zeros(2), np.eye(2))
   with pytest.raises(UsageError, match="positive semi-definite"):
     fid.frechet_distance(np.zeros(2), [[1, 2], [2, 1]], np.zeros(2), np.eye(2))
+  # sigma2 not PSD, found through the eigenvalues of L1^T sigma2 L1 (sigma1 positive definite,
+  # ill-conditioned) and, with a singular sigma1, by its own check.
+  for sigma1 in (np.diag([1.0, 1e-4, 3.0]), np.diag([1.0, 0.0, 3.0])):
+    with pytest.raises(UsageError, match=r"sigma2 is not positive semi-definite \(smallest eigenvalue -0.5"):
+      fid.frechet_distance(np.zeros(3), sigma1, np.zeros(3), np.diag([1.0, 2.0, -0.5]))
+  # Round-off-level negative eigenvalues are accepted (a singular covariance from np.cov).
+  x = np.random.default_rng(0).normal(size=(3, 5))
+  assert np.isfinite(fid.frechet_distance(np.zeros(5), np.eye(5), np.zeros(5), np.cov(x, rowvar=False)))
   with pytest.raises(UsageError, match="2-D"):
     fid.activation_statistics(np.zeros((2, 2, 2)))
 
 
 def test_eps_fallback(monkeypatch):
   calls = []
-  real = fid.trace_sqrt_product
+  real = fid._product_eigenvalues  # pylint: disable=protected-access
 
-  def flaky(s1, s2, factors=None):
+  def flaky(s1, s2, factors):
     calls.append((s1.copy(), s2.copy()))
     if len(calls) == 1:
       raise np.linalg.LinAlgError("Eigenvalues did not converge")
     return real(s1, s2, factors)
 
-  monkeypatch.setattr(fid, "trace_sqrt_product", flaky)
+  monkeypatch.setattr(fid, "_product_eigenvalues", flaky)
   with pytest.warns(RuntimeWarning, match="adding 0.001"):
     value = fid.frechet_distance(0.0, 1.0, 1.0, 4.0, eps=1e-3)
   # Second call used sigma + eps * I on both sides.
@@ -240,12 +248,17 @@ def test_bad_npz_files(tmp_path):
 def test_blocked_triangular_product_and_trace_paths():
   rng = np.random.default_rng(8)
   for d, block in ((1, 4), (7, 4), (8, 4), (13, 4), (13, 256)):  # one block, several, ragged last
-    u, l = np.triu(rng.normal(size=(d, d))), np.tril(rng.normal(size=(d, d)))
-    np.testing.assert_allclose(fid._upper_times_lower(u, l, block), u @ l, rtol=1e-12, atol=1e-12)  # pylint: disable=protected-access
+    l, s = np.tril(rng.normal(size=(d, d))), rng.normal(size=(d, d))
+    lower = fid._congruence_lower(l, s + s.T, block)  # pylint: disable=protected-access
+    np.testing.assert_allclose(np.tril(lower), np.tril(l.T @ (s + s.T) @ l), rtol=1e-12,
+                               atol=1e-12)
   a = rng.normal(size=(13, 13))
   sym, asym = fid._symmetrize(a, block=4)  # pylint: disable=protected-access
   np.testing.assert_array_equal(sym, 0.5 * (a + a.T))
   assert asym == np.max(np.abs(a - a.T))
+  b = a + a.T
+  sym, asym = fid._symmetrize(b, block=4)  # pylint: disable=protected-access
+  assert sym is b and asym == 0.0
   # All factorisation paths of trace_sqrt_product give the same value on full-rank input.
   x1, x2 = rng.normal(size=(80, 30)), rng.normal(size=(90, 30)) * 2 + 1
   s1, s2 = np.cov(x1, rowvar=False), np.cov(x2, rowvar=False)

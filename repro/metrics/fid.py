@@ -51,42 +51,65 @@ def _symmetric_sqrt(matrix):
   return (v * np.sqrt(w)) @ v.T
 
 
-def _symmetrize(s, block=256):
-  """(0.5 (s + s^T), max |s - s^T|), in cache-friendly blocks (a plain s.T pass is strided)."""
+def _asymmetry(s, block=256):
+  """max |s - s^T|, read in cache-friendly blocks (a plain s.T pass is strided)."""
   d = s.shape[0]
-  out = np.empty_like(s)
   asym = 0.0
   for i in range(0, d, block):
+    for j in range(i + block, d, block):
+      asym = max(asym, float(np.max(np.abs(s[i:i + block, j:j + block] -
+                                           s[j:j + block, i:i + block].T))))
+    diag = s[i:i + block, i:i + block]
+    asym = max(asym, float(np.max(np.abs(diag - diag.T))))
+  return asym
+
+
+def _symmetrize(s, block=256):
+  """(0.5 (s + s^T), max |s - s^T|); s itself (no copy) when it is exactly symmetric."""
+  asym = _asymmetry(s, block)
+  if asym == 0.0:
+    return s, 0.0
+  d = s.shape[0]
+  out = np.empty_like(s)
+  for i in range(0, d, block):
     for j in range(i, d, block):
-      a, b = s[i:i + block, j:j + block], s[j:j + block, i:i + block].T
-      if a.size:
-        asym = max(asym, float(np.max(np.abs(a - b))))
-      out[i:i + block, j:j + block] = 0.5 * (a + b)
+      out[i:i + block, j:j + block] = 0.5 * (s[i:i + block, j:j + block] +
+                                             s[j:j + block, i:i + block].T)
       out[j:j + block, i:i + block] = out[i:i + block, j:j + block].T
   return out, asym
 
 
-def _trace_sqrt_psd(m):
-  """sum_i sqrt(lambda_i) of a symmetric PSD matrix (lower triangle read), round-off counted as 0."""
-  eig = np.linalg.eigvalsh(m)
-  # Eigenvalues below the numerical-rank tolerance of np.linalg.matrix_rank are round-off of exact
-  # zeros (singular covariances, n < d); their square roots (~1e-8 each) would add up to a visible
-  # bias, so they count as 0.
-  tol = max(float(eig[-1]), 0.0) * m.shape[0] * np.finfo(np.float64).eps
+def _eigenvalue_tolerance(eig, d):
+  """np.linalg.matrix_rank's tolerance: eigenvalues below it are round-off of exact zeros."""
+  return max(float(eig[-1]), 0.0) * d * np.finfo(np.float64).eps
+
+
+def _sum_sqrt(eig):
+  """sum_i sqrt(lambda_i) of ascending eigenvalues of a PSD matrix, round-off counted as 0.
+
+  Singular covariances (n < d) have exact zero eigenvalues; the square roots of their round-off
+  (~1e-8 each) would add up to a visible bias.
+  """
+  tol = _eigenvalue_tolerance(eig, eig.shape[0])
   return float(np.sum(np.sqrt(np.where(eig > tol, eig, 0.0))))
 
 
-def _upper_times_lower(u, l, block=256):
-  """u @ l for upper-triangular u and lower-triangular l, skipping the zero blocks (~40% of gemm).
+def _congruence_lower(factor, s, block=256):
+  """Lower block triangle of factor^T s factor for lower-triangular `factor` and symmetric `s`
+  (the triangle eigvalsh reads; blocks above the diagonal band are left at 0).
 
-  (u l)[I, J] = u[I, k] l[k, J] summed over k >= max(I, J) only.
+  X^T = factor^T s skips the zero blocks of factor (X^T[J, :] = factor[k, J]^T s[k, :] over
+  k >= J), and only the blocks I >= J of X^T factor are formed, one block row at a time:
+  4/3 d^3 flops instead of 4 d^3, with contiguous row-block writes.
   """
-  d = u.shape[0]
-  out = np.empty((d, d), dtype=np.result_type(u, l))
+  d = factor.shape[0]
+  xt = np.empty((d, d), dtype=np.result_type(factor, s))
+  for j in range(0, d, block):
+    xt[j:j + block] = factor[j:, j:j + block].T @ s[j:, :]
+  out = np.zeros_like(xt)
   for i in range(0, d, block):
-    for j in range(0, d, block):
-      k = max(i, j)
-      out[i:i + block, j:j + block] = u[i:i + block, k:] @ l[k:, j:j + block]
+    # (X^T factor)[I, J] = X^T[I, k] factor[k, J] = factor[k, I]^T X[k, J] summed over k >= I.
+    out[i:i + block, :i + block] = factor[i:, i:i + block].T @ xt[:i + block, i:].T
   return out
 
 
@@ -98,30 +121,35 @@ def _cholesky_or_none(matrix):
     return None
 
 
+def _product_eigenvalues(sigma1, sigma2, factors):
+  """Ascending eigenvalues of sigma1 sigma2, as those of the symmetric B^T sigma_other B.
+
+  `factors` = (L1, L2): Cholesky factors or None. With L1, B = L1 and the other matrix is sigma2;
+  else with L2, B = L2 and sigma1; if neither exists, B = sqrt(sigma1) from ``eigh``.
+  """
+  f1, f2 = factors
+  if f1 is not None:
+    return np.linalg.eigvalsh(_congruence_lower(f1, sigma2))
+  if f2 is not None:
+    return np.linalg.eigvalsh(_congruence_lower(f2, sigma1))
+  root = _symmetric_sqrt(sigma1)
+  return np.linalg.eigvalsh(root @ sigma2 @ root)
+
+
 def trace_sqrt_product(sigma1, sigma2, factors=None):
   """Tr sqrt(sigma1 sigma2) for symmetric PSD matrices (TF-GAN's ``trace_sqrt_product`` idea).
 
   sigma1 sigma2 = B (B^T sigma2 B) B^-1 for any factor sigma1 = B B^T, so its eigenvalues are those
   of the symmetric PSD matrix B^T sigma2 B. B is the Cholesky factor of whichever covariance is
-  positive definite (one Cholesky, two products, one ``eigvalsh``: no eigenvectors, no
-  non-symmetric algebra; if both are, with sigma2 = L2 L2^T, B^T sigma2 B = K^T K for
-  K = L2^T L1); if both are singular (fewer samples than features), B = sqrt(sigma1)
-  from ``eigh``. `factors` may pass the Cholesky factors (or None) already computed. May raise
-  ``np.linalg.LinAlgError`` if an eigendecomposition does not converge.
+  positive definite (one Cholesky, two triangular products, one ``eigvalsh``: no eigenvectors, no
+  non-symmetric algebra); if both are singular (fewer samples than features), B = sqrt(sigma1)
+  from ``eigh``. `factors` may pass the Cholesky factors (L1, L2), either None, already computed.
+  May raise ``np.linalg.LinAlgError`` if an eigendecomposition does not converge.
   """
-  f1, f2 = factors if factors is not None else (_cholesky_or_none(sigma1), None)
-  if f1 is None and f2 is None and factors is None:
-    f2 = _cholesky_or_none(sigma2)
-  if f1 is not None and f2 is not None:
-    # B^T sigma2 B = K^T K with K = L2^T L1 (numpy computes K.T @ K with syrk: exactly symmetric).
-    k = _upper_times_lower(f2.T, f1)
-    return _trace_sqrt_psd(k.T @ k)
-  if f1 is not None:
-    return _trace_sqrt_psd(f1.T @ sigma2 @ f1)
-  if f2 is not None:
-    return _trace_sqrt_psd(f2.T @ sigma1 @ f2)
-  root = _symmetric_sqrt(sigma1)
-  return _trace_sqrt_psd(root @ sigma2 @ root)
+  if factors is None:
+    f1 = _cholesky_or_none(sigma1)
+    factors = (f1, _cholesky_or_none(sigma2) if f1 is None else None)
+  return _sum_sqrt(_product_eigenvalues(sigma1, sigma2, factors))
 
 
 def _validate(mu1, sigma1, mu2, sigma2):
@@ -149,8 +177,7 @@ def _validate(mu1, sigma1, mu2, sigma2):
   symmetric = []
   for name, s in (("sigma1", sigma1), ("sigma2", sigma2)):
     sym, asym = _symmetrize(s)
-    scale = max(float(np.max(np.abs(s))), np.finfo(np.float64).tiny)
-    if asym > _SYM_TOL * scale:
+    if asym > 0.0 and asym > _SYM_TOL * max(float(np.max(np.abs(s))), np.finfo(np.float64).tiny):
       raise UsageError(f"{name} is not symmetric: pass a covariance matrix")
     symmetric.append(sym)
   return mu1, symmetric[0], mu2, symmetric[1]
@@ -187,18 +214,23 @@ def frechet_distance(mu1, sigma1, mu2, sigma2, eps=1e-6, check_psd=True):
   clearly non-PSD covariances.
   """
   mu1, sigma1, mu2, sigma2 = _validate(mu1, sigma1, mu2, sigma2)
-  # A successful Cholesky proves a covariance positive definite; only the others need the check.
+  # A successful Cholesky proves a covariance positive definite. If sigma1 is, sigma2 is checked
+  # through the eigenvalues computed anyway: by Sylvester's law of inertia L1^T sigma2 L1 has as many
+  # negative eigenvalues as sigma2, and only a negative one beyond round-off calls the full check.
   f1 = _cholesky_or_none(sigma1)
-  f2 = _cholesky_or_none(sigma2) if (f1 is None or check_psd) else None
-  if check_psd:
-    for name, sigma, factor in (("sigma1", sigma1, f1), ("sigma2", sigma2, f2)):
-      if factor is None:
-        _check_psd(name, sigma)
+  f2 = _cholesky_or_none(sigma2) if f1 is None else None
+  if check_psd and f1 is None:
+    _check_psd("sigma1", sigma1)
+    if f2 is None:
+      _check_psd("sigma2", sigma2)
   diff = mu1 - mu2
   try:
-    tr_covmean = trace_sqrt_product(sigma1, sigma2, factors=(f1, f2))
+    eig = _product_eigenvalues(sigma1, sigma2, (f1, f2))
   except np.linalg.LinAlgError:
-    tr_covmean = float("nan")
+    eig = np.array([float("nan")])
+  if check_psd and f1 is not None and not eig[0] >= -_eigenvalue_tolerance(eig, eig.shape[0]):
+    _check_psd("sigma2", sigma2)
+  tr_covmean = _sum_sqrt(eig) if np.all(np.isfinite(eig)) else float("nan")
   if not np.isfinite(tr_covmean):
     msg = (f"Fréchet distance: singular product; adding {eps} to the diagonal of both "
            f"covariances (TTUR fallback)")
