@@ -54,6 +54,8 @@ def main(argv=None):
   parser.add_argument("--max_iters", type=int, default=100000)
   parser.add_argument("--repeats", type=int, default=5)
   args = parser.parse_args(argv)
+  if args.smoke:   # seconds: the small-ε case would otherwise run to tens of thousands of iterations
+    args.max_iters, args.tol = min(args.max_iters, 500), max(args.tol, 1e-6)
   ot = import_pot()
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   from repro.losses import sinkhorn  # pylint: disable=g-import-not-at-top

@@ -298,7 +298,7 @@ def run_case(name, jits, repeats, steps, smoke, workdir):
       print(f"  suite/{tag}: skipped ({e})", flush=True)
     runners[f"baseline/{tag}"] = BaselineRunner(name, jit, smoke)
   fns = {k: (lambda r=r: r.run(steps)) for k, r in runners.items()}
-  times, _ = common.interleaved(fns, repeats, warmup=1)
+  times, _ = common.interleaved(fns, repeats, warmup=1, self_timed=True, progress=True)
   rates = {k: common.summary([steps / t for t in v]) for k, v in times.items()}
   result = {"case": name, "steps_per_repeat": steps, "variants": rates}
   ratios = {}

@@ -68,12 +68,14 @@ def _cpu_model():
   return platform.processor()
 
 
-def interleaved(fns, repeats, warmup=1):
+def interleaved(fns, repeats, warmup=1, self_timed=False, progress=False):
   """Runs fns (name -> zero-argument callable) in turn, `repeats` rounds after `warmup` rounds.
 
-  Each call's wall-clock seconds is recorded; the order within a round alternates (A B, B A, ...)
-  so neither side always runs right after the other. Returns {name: [seconds, ...]} and the value
-  each function returned last.
+  Each call's wall-clock seconds is recorded, or with `self_timed` the seconds each call returns
+  (when it times only part of itself, e.g. `fit` without its start-up); the order within a round
+  alternates (A B, B A, ...) so neither side always runs right after the other. `progress` prints
+  every call's time as it ends. Returns {name: [seconds, ...]} and the value each function
+  returned last.
   """
   names = list(fns)
   times = {n: [] for n in names}
@@ -83,7 +85,10 @@ def interleaved(fns, repeats, warmup=1):
     for n in order:
       start = time.perf_counter()
       values[n] = fns[n]()
-      elapsed = time.perf_counter() - start
+      elapsed = values[n] if self_timed else time.perf_counter() - start
+      if progress:
+        print(f"  round {r + 1}/{warmup + repeats}{' (warm-up)' if r < warmup else ''} {n}: "
+              f"{elapsed:.3f} s", flush=True)
       if r >= warmup:
         times[n].append(elapsed)
   return times, values

@@ -42,7 +42,7 @@ def test_n_critic_schedule_counts():
 
 def test_config_rejects_bad_values():
   for bad in (dict(batch_size=0), dict(g_lr=-1.0), dict(d_beta2=1.0), dict(optimizer="sgd"),
-              dict(ema_decay=1.0), dict(steps=2.5)):
+              dict(ema_decay=1.0), dict(steps=2.5), dict(jit_compile="yes")):
     with pytest.raises(UsageError):
       TrainConfig(**bad).validate()
 

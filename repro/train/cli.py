@@ -41,6 +41,8 @@ flags.DEFINE_boolean("deterministic", False, "Turn on TensorFlow op determinism.
 flags.DEFINE_string("strategy", "auto", "auto|one|mirrored|multiworker|tpu")
 flags.DEFINE_integer("cpu_devices", 0, "Split the CPU into N logical devices (testing Mirrored).")
 flags.DEFINE_string("tpu", "", "TPU address for --strategy=tpu.")
+flags.DEFINE_boolean("jit_compile", None, "XLA-compile the training step (default: the paper "
+                     "config's choice, on where bench/bench_train_step.py measured it faster).")
 flags.DEFINE_enum("nan_policy", "stop", ["stop", "skip"], "On a NaN/Inf loss or gradient: stop "
                   "(exit 3, the last good checkpoint kept) or skip that update and go on.")
 flags.DEFINE_string("net", None, "Network-builder arguments overriding the paper's, as a JSON "
@@ -72,7 +74,7 @@ MODEL_KEYS = ("width", "g_norm", "d_norm", "hidden", "kernel_size", "g_width", "
 
 OVERRIDABLE = ("steps", "batch_size", "seed", "save_every", "eval_every", "log_every", "n_critic",
                "g_lr", "d_lr", "z_dim", "ema_decay",
-               "ema_start")
+               "ema_start", "jit_compile")
 
 
 def apply_flags(config):

@@ -32,8 +32,9 @@ class TrainConfig:
   eval_every: int = 1000
   log_every: int = 100
   keep_checkpoints: int = 3
-  # XLA-compile each update (critic, generator) inside the step's tf.function; off by default: on this
-  # CPU it was slower for the Conv2DTranspose generators (bench/bench_train_step.py).
+  # XLA-compile the step (all its updates as one computation when n_critic is constant and there is
+  # one replica, else each update). Paper configs turn it on where bench/bench_train_step.py
+  # measured it faster on CPU (the 2-D MLPs), off elsewhere (see bench/README.md).
   jit_compile: bool = False
   data_dir: str = ""
   download: bool = False
@@ -56,6 +57,8 @@ class TrainConfig:
     for name in ("g_beta1", "g_beta2", "d_beta1", "d_beta2"):
       if not 0 <= getattr(self, name) < 1:
         raise UsageError(f"--{name} must be in [0, 1), got {getattr(self, name)!r}")
+    if not isinstance(self.jit_compile, bool):
+      raise UsageError(f"--jit_compile must be true or false, got {self.jit_compile!r}")
     if not isinstance(self.ema_start, int) or self.ema_start < 0:
       raise UsageError(f"--ema_start must be a non-negative integer, got {self.ema_start!r}")
     if not 0 <= self.ema_decay < 1:
