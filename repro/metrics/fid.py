@@ -121,6 +121,12 @@ def _cholesky_or_none(matrix):
     return None
 
 
+def _cholesky_factors(sigma1, sigma2):
+  """(L1, L2) as `_product_eigenvalues` uses them: L2 is only tried when sigma1 has no factor."""
+  f1 = _cholesky_or_none(sigma1)
+  return f1, (_cholesky_or_none(sigma2) if f1 is None else None)
+
+
 def _product_eigenvalues(sigma1, sigma2, factors):
   """Ascending eigenvalues of sigma1 sigma2, as those of the symmetric B^T sigma_other B.
 
@@ -147,8 +153,7 @@ def trace_sqrt_product(sigma1, sigma2, factors=None):
   May raise ``np.linalg.LinAlgError`` if an eigendecomposition does not converge.
   """
   if factors is None:
-    f1 = _cholesky_or_none(sigma1)
-    factors = (f1, _cholesky_or_none(sigma2) if f1 is None else None)
+    factors = _cholesky_factors(sigma1, sigma2)
   return _sum_sqrt(_product_eigenvalues(sigma1, sigma2, factors))
 
 
@@ -217,8 +222,7 @@ def frechet_distance(mu1, sigma1, mu2, sigma2, eps=1e-6, check_psd=True):
   # A successful Cholesky proves a covariance positive definite. If sigma1 is, sigma2 is checked
   # through the eigenvalues computed anyway: by Sylvester's law of inertia L1^T sigma2 L1 has as many
   # negative eigenvalues as sigma2, and only a negative one beyond round-off calls the full check.
-  f1 = _cholesky_or_none(sigma1)
-  f2 = _cholesky_or_none(sigma2) if f1 is None else None
+  f1, f2 = _cholesky_factors(sigma1, sigma2)
   if check_psd and f1 is None:
     _check_psd("sigma1", sigma1)
     if f2 is None:
