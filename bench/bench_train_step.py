@@ -21,7 +21,9 @@ as its training loop runs it: one call per generator step, then every logged ter
 Python (the NaN check). The baseline is the keras.io "WGAN-GP" example pattern (`class WGAN(
 keras.Model)` with `train_step` unrolling `d_steps` critic updates in Python, `compile` with two
 optimizers, `fit` on a tf.data pipeline), written below for the same networks, loss, optimizers and
-batch; its rate is measured between `on_train_batch_end` calls inside `fit` (so `fit`'s start-up
+batch. Its networks are the suite's with stock Keras layers, as a keras-io user builds them: the
+same weights, but `keras.layers.LeakyReLU` where the suite has `repro.models.layers.LeakyReLU`
+(whose LeakyRelu op makes TF's Grappler remapper abort in training graphs). Its rate is measured between `on_train_batch_end` calls inside `fit` (so `fit`'s start-up
 is not counted against it). Both get the same datasets. `--jit` runs each side with
 jit_compile off and on (`TrainConfig.jit_compile` for the suite, `compile(jit_compile=)` for the
 baseline; Keras' "auto" is off on CPU-only machines).
@@ -244,6 +246,22 @@ def keras_io_wgan_class():
   return WGAN
 
 
+def stock_keras_layers(model):
+  """`model` with every `repro.models.layers.LeakyReLU` replaced by `keras.layers.LeakyReLU` (same
+  slope, same weights): the networks as a keras-io user writes them with stock Keras layers."""
+  import keras  # pylint: disable=g-import-not-at-top
+  from repro.models.layers import LeakyReLU  # pylint: disable=g-import-not-at-top
+
+  def clone(layer):
+    if isinstance(layer, LeakyReLU):
+      return keras.layers.LeakyReLU(layer.negative_slope, name=layer.name)
+    return layer.__class__.from_config(layer.get_config())
+
+  stock = keras.models.clone_model(model, clone_function=clone)
+  stock.set_weights(model.get_weights())
+  return stock
+
+
 class BaselineRunner:
   """keras-io-style `fit`; the rate is timed between on_train_batch_end calls inside `fit`."""
 
@@ -259,6 +277,7 @@ class BaselineRunner:
     else:
       generator, critic = build_models(config.arch, data.dataset_info(config.dataset).shape,
                                        config.z_dim, **config.model)
+    generator, critic = stock_keras_layers(generator), stock_keras_layers(critic)
     wgan_cls = keras_io_wgan_class()
     self.model = wgan_cls(critic, generator, config.z_dim, config.n_critic,
                           gp_weight=weight, loss=loss, temperature=weight, z_dist=config.z_dist)

@@ -30,6 +30,8 @@ import math
 import keras
 from keras import ops
 
+from repro.models.layers import LeakyReLU
+
 LECUN_TANH_SCALE = 1.7159   # models.py GENERATOR_OUT_FN
 LECUN_TANH_SLOPE = 2.0 / 3.0
 
@@ -94,7 +96,7 @@ def coulomb_critic(image_size=64, channels=3, width=64, layers=4, l2=0.0):
     x = keras.layers.Conv2D(filters, 5, strides=2, padding="same", name=f"disc_{i:02d}",
                             kernel_regularizer=reg)(x)
     x = keras.layers.BatchNormalization(momentum=0.99, epsilon=1e-3, name=f"disc_{i:02d}_bn")(x)
-    x = keras.layers.LeakyReLU(0.2)(x)
+    x = LeakyReLU(0.2)(x)
     filters *= 2
   x = keras.layers.Flatten()(x)
   return keras.Model(image, keras.layers.Dense(1, name="out")(x), name="critic")

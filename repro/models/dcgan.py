@@ -49,6 +49,6 @@ def dcgan_critic(image_size=32, channels=3, width=64, norm="none", kernel_size=4
     x = layers.conv(m * width, kernel_size, init, strides=2, name=f"down_{i}")(x)
     if i > 0:  # DCGAN: no normalisation on the first layer
       x = layers.normalization(norm, f"down_{i}_norm")(x)
-    x = keras.layers.LeakyReLU(0.2)(x)
+    x = layers.LeakyReLU(0.2)(x)
   x = keras.layers.Flatten()(x)
   return keras.Model(image, layers.dense(1, init, output=True, name="out")(x), name="critic")

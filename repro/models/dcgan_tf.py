@@ -68,7 +68,7 @@ def dcgan_tf_critic(image_size=64, channels=3, df_dim=64, norm="batch"):
                             kernel_initializer=keras.initializers.TruncatedNormal(0.0, 0.02))(x)
     if i > 0:
       x = _norm(norm, f"d_bn{i}")(x)
-    x = keras.layers.LeakyReLU(0.2)(x)
+    x = layers_lib.LeakyReLU(0.2)(x)
   x = keras.layers.Flatten()(x)
   logit = keras.layers.Dense(1, name="d_h3_lin",
                              kernel_initializer=keras.initializers.RandomNormal(0.0, 0.02))(x)

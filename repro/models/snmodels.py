@@ -17,6 +17,7 @@ import math
 
 import keras
 
+from repro.models.layers import LeakyReLU
 from repro.models.spectral import SNConv2D, SNDense
 
 LEAKY_SLOPE = 0.01   # torch.nn.LeakyReLU default negative_slope
@@ -43,7 +44,7 @@ def fwgan_mlp(input_dim, output_dim, hidden=(100, 100), sn=False, name="mlp"):
   fan_in = input_dim
   for i, units in enumerate(hidden):
     x = _dense(units, fan_in, sn, f"dense_{i}")(x)
-    x = keras.layers.LeakyReLU(negative_slope=LEAKY_SLOPE)(x)
+    x = LeakyReLU(negative_slope=LEAKY_SLOPE)(x)
     fan_in = units
   outputs = _dense(output_dim, fan_in, sn, "out")(x)
   return keras.Model(inputs, outputs, name=name)
