@@ -6,8 +6,9 @@
 
 Sources: martinarjovsky/WassersteinGAN `main.py` (clip), igul222/improved_wgan_training
 `gan_toy.py`, `gan_mnist.py`, `gan_cifar.py`, `gan_64x64.py` (gp).
-Hardware/expectation: 2-D sets train on a 2-core CPU in minutes (~100 generator steps/s for the
-3x512 MLPs); image configs are meant for a GPU (200k generator steps).
+Hardware/expectation: on a 2-core CPU the 2-D sets' 3x512 MLPs run ~6-7 generator steps/s (5 critic
++ 1 generator update at batch 256; bench/README.md), so the 2000 steps above take ~5 min and gan_toy.py's
+100k ~4-5 h; image configs are meant for a GPU (200k generator steps).
 """
 
 from absl import flags
