@@ -4,6 +4,7 @@ import os
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from repro.models import dcgan_tf, snmodels
@@ -74,3 +75,31 @@ def test_saves_and_loads_in_safe_mode(tmp_path):
   np.testing.assert_array_equal(model(z).numpy(), loaded(z).numpy())
   slopes = [l.negative_slope for l in loaded.layers if isinstance(l, LeakyReLU)]
   assert slopes == [snmodels.LEAKY_SLOPE] * 2
+
+
+def test_no_gradient_op_reads_the_convolution_output():
+  """The property that keeps Grappler's remapper working: in a WGAN-GP training graph no
+  LeakyReluGrad takes the pre-activation (a BiasAdd) as its `features` input."""
+  critic = dcgan_tf.dcgan_tf_critic(28, 1, df_dim=4, norm="none")
+  images = tf.zeros([2, 28, 28, 1])
+
+  @tf.function
+  def penalty_step(x):
+    with tf.GradientTape() as outer:
+      with tf.GradientTape() as inner:
+        inner.watch(x)
+        scores = critic(x, training=True)
+      g = inner.gradient(scores, x)
+      loss = tf.reduce_mean(scores) + tf.reduce_mean(tf.square(g))
+    return outer.gradient(loss, critic.trainable_variables)
+
+  graph = penalty_step.get_concrete_function(images).graph
+  grads = [op for op in graph.get_operations() if op.type == "LeakyReluGrad"]
+  assert grads
+  assert all(op.inputs[1].op.type != "BiasAdd" for op in grads), [
+      (op.name, op.inputs[1].op.type) for op in grads]
+
+
+def test_rejects_a_negative_slope():
+  with pytest.raises(ValueError, match="negative_slope must be >= 0"):
+    LeakyReLU(-0.1)
