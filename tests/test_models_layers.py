@@ -40,6 +40,19 @@ def test_matches_keras_leaky_relu_exactly():
   np.testing.assert_array_equal(tape.gradient(ours, x).numpy(), tape.gradient(theirs, x).numpy())
 
 
+def _wgan_gp_weight_grads(critic, images):
+  """Gradients of mean D(x) + mean_i (||grad_x D(x_i)|| - 1)^2 w.r.t. the critic's weights (None where
+  no path, e.g. the output bias for the penalty): the double backprop of a WGAN-GP critic update."""
+  with tf.GradientTape() as outer:
+    with tf.GradientTape() as inner:
+      inner.watch(images)
+      scores = critic(images, training=True)
+    g = inner.gradient(scores, images)
+    penalty = tf.reduce_mean(tf.square(tf.sqrt(tf.reduce_sum(tf.square(g), [1, 2, 3])) - 1.0))
+    loss = tf.reduce_mean(scores) + penalty
+  return outer.gradient(loss, critic.trainable_variables)
+
+
 def test_gradient_penalty_gradients_match_keras_leaky_relu():
   """Double backprop (WGAN-GP) through a conv critic: the same weight gradients either way."""
   rng = np.random.default_rng(1)
@@ -52,14 +65,8 @@ def test_gradient_penalty_gradients_match_keras_leaky_relu():
   theirs.set_weights(ours.get_weights())
 
   def penalty_grads(critic):
-    with tf.GradientTape() as outer:
-      with tf.GradientTape() as inner:
-        inner.watch(images)
-        scores = critic(images, training=True)
-      g = inner.gradient(scores, images)
-      penalty = tf.reduce_mean(tf.square(tf.sqrt(tf.reduce_sum(tf.square(g), [1, 2, 3])) - 1.0))
-    grads = outer.gradient(penalty, critic.trainable_variables)
-    return [np.zeros(v.shape) if g is None else g.numpy()   # the output bias: no path
+    grads = _wgan_gp_weight_grads(critic, images)
+    return [np.zeros(v.shape) if g is None else g.numpy()
             for g, v in zip(grads, critic.trainable_variables)]
 
   for a, b in zip(penalty_grads(ours), penalty_grads(theirs)):
@@ -83,16 +90,7 @@ def test_no_gradient_op_reads_the_convolution_output():
   critic = dcgan_tf.dcgan_tf_critic(28, 1, df_dim=4, norm="none")
   images = tf.zeros([2, 28, 28, 1])
 
-  @tf.function
-  def penalty_step(x):
-    with tf.GradientTape() as outer:
-      with tf.GradientTape() as inner:
-        inner.watch(x)
-        scores = critic(x, training=True)
-      g = inner.gradient(scores, x)
-      loss = tf.reduce_mean(scores) + tf.reduce_mean(tf.square(g))
-    return outer.gradient(loss, critic.trainable_variables)
-
+  penalty_step = tf.function(lambda x: _wgan_gp_weight_grads(critic, x))
   graph = penalty_step.get_concrete_function(images).graph
   grads = [op for op in graph.get_operations() if op.type == "LeakyReluGrad"]
   assert grads
