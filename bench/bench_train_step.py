@@ -22,9 +22,9 @@ Python (the NaN check). The baseline is the keras.io "WGAN-GP" example pattern (
 keras.Model)` with `train_step` unrolling `d_steps` critic updates in Python, `compile` with two
 optimizers, `fit` on a tf.data pipeline), written below for the same networks, loss, optimizers and
 batch. Its networks are the suite's with stock Keras layers, as a keras-io user builds them: the
-same weights, but `keras.layers.LeakyReLU` where the suite has `repro.models.layers.LeakyReLU`
-(whose LeakyRelu op makes TF's Grappler remapper abort in training graphs). Its rate is measured between `on_train_batch_end` calls inside `fit` (so `fit`'s start-up
-is not counted against it). Both get the same datasets. `--jit` runs each side with
+same weights, but `keras.layers.LeakyReLU` (whose gradient makes TF's Grappler remapper abort in
+conv training graphs) where the suite has `repro.models.layers.LeakyReLU`. Its rate is measured
+between `on_train_batch_end` calls inside `fit` (so `fit`'s start-up is not counted against it). Both get the same datasets. `--jit` runs each side with
 jit_compile off and on (`TrainConfig.jit_compile` for the suite, `compile(jit_compile=)` for the
 baseline; Keras' "auto" is off on CPU-only machines).
 

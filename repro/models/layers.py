@@ -34,7 +34,7 @@ class LeakyReLU(keras.layers.Layer):
   Why: the stock layer's gradient reads the input x; after a convolution x is a BiasAdd that also
   feeds the LeakyRelu, and in a training graph Grappler's remapper then aborts ("remapper failed:
   ... fanout LeakyReluGrad exist for missing node BiasAdd") and the graph runs without its
-  fusions: a WGAN-GP DCGAN step ran ~13 % slower that way (bench/README.md, train step).
+  fusions: a WGAN-GP DCGAN step ran 11-29 % slower that way (bench/README.md, train step).
   """
 
   def __init__(self, negative_slope=0.3, **kwargs):
