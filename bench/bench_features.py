@@ -105,11 +105,10 @@ def forward_flops(model):
 
 def dcgan_step_flops(batch=64, n_critic=5):
   from repro import data  # pylint: disable=g-import-not-at-top
-  from repro.models import build_models  # pylint: disable=g-import-not-at-top
+  from repro import registry  # pylint: disable=g-import-not-at-top
   from repro.papers import wgan  # pylint: disable=g-import-not-at-top
-  config = wgan.gp_config("cifar10")
-  generator, critic = build_models(config.arch, data.dataset_info(config.dataset).shape,
-                                   config.z_dim, **config.model)
+  recipe = wgan.gp_recipe("cifar10")
+  generator, critic = registry.build_models(recipe, data.dataset_info(recipe.dataset).shape)
   f_g, f_d = forward_flops(generator), forward_flops(critic)
   critic_update = batch * (f_g + 3 * f_d * 2 + 3 * 3 * f_d)   # G fwd; D fwd+bwd real+fake; GP
   generator_update = batch * 3 * (f_g + f_d)

@@ -7,16 +7,16 @@ r"""Benchmark 1: the suite's train step against a keras-io-style `keras.Model.tr
 One generator step = n_critic = 5 critic updates + 1 generator update, on the paper modules' own
 settings:
 
-  dcgan32     `repro.papers.wgan.gp_config("cifar10")`: gan_cifar.py's DCGAN (width 128, 5x5 kernels,
+  dcgan32     `repro.papers.wgan.gp_recipe("cifar10")`: gan_cifar.py's DCGAN (width 128, 5x5 kernels,
               BN in G), 32x32x3, batch 64, WGAN-GP λ 10, Adam. Compute-bound. The images are random
               (an in-memory array through the same tf.data pipeline shape as the real loader).
-  gan_toy     `gp_config("8gaussians")`: gan_toy.py's 3x512 ReLU MLPs, batch 256, λ 0.1, Adam.
-  klwgan_mlp  `repro.papers.klwgan.synthetic_config("mog")` networks (2->100->100 MLPs, spectral norm
+  gan_toy     `gp_recipe("8gaussians")`: gan_toy.py's 3x512 ReLU MLPs, batch 256, λ 0.1, Adam.
+  klwgan_mlp  `repro.papers.klwgan.synthetic_recipe("mog")` networks (2->100->100 MLPs, spectral norm
               in the critic), batch 256, RMSprop, with the WGAN-GP loss (λ 0.1) and one shared real
               batch per generator step. Dispatch-bound.
   klwgan_kl   the same networks with the KL-WGAN loss, exactly as the synthetic table trains them.
 
-The suite side is `repro.train.trainer.Trainer` (the whole n_critic loop in one tf.function), run
+The suite side is `repro.train.runner.Trainer` (the whole n_critic loop in one tf.function), run
 as its training loop runs it: one call per generator step, then every logged term fetched to
 Python (the NaN check). The baseline is the keras.io "WGAN-GP" example pattern (`class WGAN(
 keras.Model)` with `train_step` unrolling `d_steps` critic updates in Python, `compile` with two
@@ -25,7 +25,7 @@ batch. Its networks are the suite's with stock Keras layers, as a keras-io user 
 same weights, but `keras.layers.LeakyReLU` (whose gradient makes TF's Grappler remapper abort in
 conv training graphs) where the suite has `repro.models.layers.LeakyReLU`. Its rate is measured
 between `on_train_batch_end` calls inside `fit` (so `fit`'s start-up is not counted against it). Both get the same datasets. `--jit` runs each side with
-jit_compile off and on (`TrainConfig.jit_compile` for the suite, `compile(jit_compile=)` for the
+jit_compile off and on (`Recipe.jit_compile` for the suite, `compile(jit_compile=)` for the
 baseline; Keras' "auto" is off on CPU-only machines).
 
 Timing: the variants run interleaved (each repeat times `--steps` generator steps of every
@@ -52,58 +52,60 @@ DEFAULT_STEPS = {"dcgan32": 3, "gan_toy": 40, "klwgan_mlp": 100, "klwgan_kl": 10
 # ---- the cases -----------------------------------------------------------------------------------
 
 def case_setup(name, smoke=False):
-  """(TrainConfig, objective, models factory or None, dataset factory or None, loss spec)."""
+  """(Recipe, models factory or None, dataset factory or None, loss spec). The recipe holds the
+  objective (WGAN-GP or KL-WGAN) and, for the KL-WGAN nets, one shared real batch per step."""
   from repro.papers import klwgan, wgan  # pylint: disable=g-import-not-at-top
-  from repro.train.objective import WassersteinObjective  # pylint: disable=g-import-not-at-top
   if name == "dcgan32":
-    config = wgan.gp_config("cifar10")
+    recipe = wgan.gp_recipe("cifar10", gp_weight=10.0)
     if smoke:
-      config = config.replace(model=dict(config.model, width=8), batch_size=8)
-    return config, WassersteinObjective(gp_weight=10.0), None, _random_images, ("gp", 10.0)
+      recipe = recipe.replace(**{"model.args.width": 8, "batch_size": 8})
+    return recipe, None, _random_images, ("gp", 10.0)
   if name == "gan_toy":
-    config = wgan.gp_config("8gaussians")
+    recipe = wgan.gp_recipe("8gaussians", gp_weight=0.1)
     if smoke:
-      config = config.replace(model=dict(hidden=(16, 16, 16)), batch_size=16)
-    return config, WassersteinObjective(gp_weight=0.1), None, None, ("gp", 0.1)
+      recipe = recipe.replace(**{"model.args": dict(hidden=(16, 16, 16)), "batch_size": 16})
+    return recipe, None, None, ("gp", 0.1)
   if name in ("klwgan_mlp", "klwgan_kl"):
-    config = klwgan.synthetic_config("mog")
+    recipe = klwgan.synthetic_recipe("mog")
     if smoke:
-      config = config.replace(batch_size=16)
+      recipe = recipe.replace(batch_size=16)
     if name == "klwgan_kl":
-      objective = klwgan.KLWGANObjective("kl", 1.0, real_batches="shared")
+      recipe = recipe.replace(**{"objective.name": "klwgan",
+                                 "objective.params": dict(loss="kl", temperature=1.0)})
       loss = ("kl", 1.0)
     else:
-      objective = WassersteinObjective(gp_weight=0.1)
-      objective.critic_real_batches = "shared"
+      recipe = recipe.replace(**{"objective.name": "wgan",
+                                 "objective.params": dict(gp_weight=0.1)})
       loss = ("gp", 0.1)
-    return config, objective, klwgan.model_factory, None, loss
+    recipe = recipe.replace(real_batches="shared")   # kl_wgan.py: one x for the critic steps
+    return recipe, None, None, loss
   raise ValueError(f"unknown case {name!r}; choose from {', '.join(CASES)}")
 
 
-def _random_images(config, info):
+def _random_images(recipe, info):
   """Random images in [-1, 1] through an in-memory pipeline like the IDX loader's."""
   import numpy as np  # pylint: disable=g-import-not-at-top
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   rng = np.random.default_rng(0)
-  n = max(config.batch_size * 8, 256)
+  n = max(recipe.batch_size * 8, 256)
   array = rng.integers(0, 256, size=(n,) + tuple(info.shape), dtype=np.uint8)
-  ds = tf.data.Dataset.from_tensor_slices(array).repeat().batch(config.batch_size,
+  ds = tf.data.Dataset.from_tensor_slices(array).repeat().batch(recipe.batch_size,
                                                                  drop_remainder=True)
   return ds.map(lambda x: tf.cast(x, tf.float32) / 127.5 - 1.0).prefetch(tf.data.AUTOTUNE)
 
 
 class DatasetPatch:
-  """Makes `repro.data.get_dataset(config.dataset, ...)` return `make(config, info)` (data that is
+  """Makes `repro.data.get_dataset(recipe.dataset, ...)` return `make(recipe, info)` (data that is
   not installed here, e.g. CIFAR-10, replaced by random images of the same shape)."""
 
-  def __init__(self, make, config):
-    self.make, self.config = make, config
+  def __init__(self, make, recipe):
+    self.make, self.recipe = make, recipe
 
   def __enter__(self):
     from repro import data  # pylint: disable=g-import-not-at-top
     self.original = data.get_dataset
-    info = data.dataset_info(self.config.dataset)
-    data.get_dataset = lambda *a, **k: self.make(self.config, info)
+    info = data.dataset_info(self.recipe.dataset)
+    data.get_dataset = lambda *a, **k: self.make(self.recipe, info)
     return self
 
   def __exit__(self, *exc):
@@ -111,11 +113,11 @@ class DatasetPatch:
     data.get_dataset = self.original
 
 
-def make_dataset(config, dataset_fn):
+def make_dataset(recipe, dataset_fn):
   from repro import data  # pylint: disable=g-import-not-at-top
   if dataset_fn is not None:
-    return dataset_fn(config, data.dataset_info(config.dataset))
-  return data.get_dataset(config.dataset, "train", config.batch_size, config.seed)
+    return dataset_fn(recipe, data.dataset_info(recipe.dataset))
+  return data.get_dataset(recipe.dataset, "train", recipe.batch_size, recipe.seed)
 
 
 # ---- the suite -----------------------------------------------------------------------------------
@@ -124,20 +126,16 @@ class SuiteRunner:
   """The Trainer's step as `Trainer._loop` runs it (call, then fetch every term to Python)."""
 
   def __init__(self, name, jit, smoke, workdir):
-    import tensorflow as tf  # pylint: disable=g-import-not-at-top
-    from repro.train.config import n_critic_at  # pylint: disable=g-import-not-at-top
-    from repro.train.trainer import Trainer  # pylint: disable=g-import-not-at-top
-    config, objective, models, dataset_fn, _ = case_setup(name, smoke)
-    config = config.replace(**_jit_field(config, jit))
-    self.config = config
+    from repro.train.runner import Trainer  # pylint: disable=g-import-not-at-top
+    recipe, models, dataset_fn, _ = case_setup(name, smoke)
+    recipe = recipe.replace(jit_compile=bool(jit))
+    self.recipe = recipe
     if dataset_fn is not None:
-      with DatasetPatch(dataset_fn, config):
-        self.trainer = Trainer(config, objective, workdir, models=models, quiet=True)
+      with DatasetPatch(dataset_fn, recipe):
+        self.trainer = Trainer(recipe, workdir, models=models, quiet=True)
     else:
-      self.trainer = Trainer(config, objective, workdir, models=models, quiet=True)
-    self.n_critic = (self.trainer._n_critic_arg(1000 + 1)  # pylint: disable=protected-access
-                     if hasattr(self.trainer, "_n_critic_arg")
-                     else tf.constant(n_critic_at(config, 1000 + 1), tf.int32))
+      self.trainer = Trainer(recipe, workdir, models=models, quiet=True)
+    self.n_critic = self.trainer._n_critic_arg(1000 + 1)  # pylint: disable=protected-access
     self.jit = jit
 
   def run(self, steps):
@@ -146,21 +144,11 @@ class SuiteRunner:
     start = time.perf_counter()
     for _ in range(steps):
       trainer._set_learning_rates(int(trainer.step.numpy()))  # pylint: disable=protected-access
-      terms, _ = trainer._train_step(self.n_critic)  # pylint: disable=protected-access
+      terms, _ = trainer._traced_step(self.n_critic)  # pylint: disable=protected-access
       values = {k: float(v) for k, v in terms.items()}
       if not all(np.isfinite(v) for v in values.values()):
         raise FloatingPointError(f"non-finite terms {values}")
     return time.perf_counter() - start
-
-
-def _jit_field(config, jit):
-  """{'jit_compile': jit} if TrainConfig has that field (else jit=True cannot be measured)."""
-  import dataclasses  # pylint: disable=g-import-not-at-top
-  if "jit_compile" in {f.name for f in dataclasses.fields(config)}:
-    return {"jit_compile": bool(jit)}
-  if jit:
-    raise NotImplementedError("this TrainConfig has no jit_compile field")
-  return {}
 
 
 # ---- the keras-io-style baseline -----------------------------------------------------------------
@@ -267,24 +255,22 @@ class BaselineRunner:
 
   def __init__(self, name, jit, smoke):
     import keras  # pylint: disable=g-import-not-at-top
-    from repro.models import build_models  # pylint: disable=g-import-not-at-top
-    from repro import data  # pylint: disable=g-import-not-at-top
-    from repro.train import trainer as trainer_lib  # pylint: disable=g-import-not-at-top
-    config, _, models, dataset_fn, (loss, weight) = case_setup(name, smoke)
-    keras.utils.set_random_seed(config.seed)
+    from repro import data, registry  # pylint: disable=g-import-not-at-top
+    from repro.train.step import make_optimizer  # pylint: disable=g-import-not-at-top
+    recipe, models, dataset_fn, (loss, weight) = case_setup(name, smoke)
+    keras.utils.set_random_seed(recipe.seed)
     if models is not None:
-      generator, critic = models(config)
+      generator, critic = models(recipe)
     else:
-      generator, critic = build_models(config.arch, data.dataset_info(config.dataset).shape,
-                                       config.z_dim, **config.model)
+      generator, critic = registry.build_models(recipe, data.dataset_info(recipe.dataset).shape)
     generator, critic = stock_keras_layers(generator), stock_keras_layers(critic)
     wgan_cls = keras_io_wgan_class()
-    self.model = wgan_cls(critic, generator, config.z_dim, config.n_critic,
-                          gp_weight=weight, loss=loss, temperature=weight, z_dist=config.z_dist)
-    self.model.compile(d_optimizer=trainer_lib._optimizer(config, "d"),  # pylint: disable=protected-access
-                       g_optimizer=trainer_lib._optimizer(config, "g"),  # pylint: disable=protected-access
+    self.model = wgan_cls(critic, generator, recipe.z_dim, recipe.n_critic,
+                          gp_weight=weight, loss=loss, temperature=weight, z_dist=recipe.z_dist)
+    self.model.compile(d_optimizer=make_optimizer(recipe.d_opt, "d_opt"),
+                       g_optimizer=make_optimizer(recipe.g_opt, "g_opt"),
                        jit_compile=bool(jit))
-    self.dataset = make_dataset(config, dataset_fn)
+    self.dataset = make_dataset(recipe, dataset_fn)
     self.jit = jit
 
   def run(self, steps):
@@ -310,11 +296,7 @@ def run_case(name, jits, repeats, steps, smoke, workdir):
   for jit in jits:
     keras.backend.clear_session()
     tag = "xla" if jit else "graph"
-    try:
-      runners[f"suite/{tag}"] = SuiteRunner(name, jit, smoke,
-                                            os.path.join(workdir, f"{name}_{tag}"))
-    except NotImplementedError as e:
-      print(f"  suite/{tag}: skipped ({e})", flush=True)
+    runners[f"suite/{tag}"] = SuiteRunner(name, jit, smoke, os.path.join(workdir, f"{name}_{tag}"))
     runners[f"baseline/{tag}"] = BaselineRunner(name, jit, smoke)
   fns = {k: (lambda r=r: r.run(steps)) for k, r in runners.items()}
   times, _ = common.interleaved(fns, repeats, warmup=1, self_timed=True, progress=True)

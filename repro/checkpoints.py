@@ -4,7 +4,7 @@
   python -m repro.checkpoints show NAME
   python -m repro.checkpoints evaluate NAME|PATH            # recompute the recorded metrics
   python -m repro.checkpoints export NAME|PATH --keras=G.keras [--saved_model=DIR]
-  python -m repro.checkpoints ship --workdir=W --name=NAME --paper=P --command="..."   # maintainers
+  python -m repro.checkpoints ship --workdir=W --name=NAME --command="..."   # maintainers
 
 From Python::
 
@@ -14,7 +14,7 @@ From Python::
 
 Shipped generators live in ``checkpoints/generators/<name>.npz``: the generator's weights in
 ``model.weights`` order as float16 arrays (``w000``, ``w001``, ...), read with
-``np.load(allow_pickle=False)``. The architecture is rebuilt from the TrainConfig recorded in
+``np.load(allow_pickle=False)``. The architecture is rebuilt from the recipe recorded in
 ``checkpoints/manifest.json`` (the same file that pins the Fashion-MNIST classifier), next to the
 sha256 of the file, the command and steps that trained it, the wall time, and the metrics with their
 protocol. Every metric is computed on the float16 weights as shipped, so reloading reproduces it.
@@ -126,44 +126,24 @@ def resolve(spec, manifest_path=None):
 
 # ---- building generators -------------------------------------------------------------------------
 
-def config_from_dict(values):
-  """TrainConfig from a recorded dict (unknown keys are an error; lists become tuples in model)."""
-  from repro.train.config import TrainConfig  # pylint: disable=g-import-not-at-top
-  fields = {f.name for f in dataclasses.fields(TrainConfig)}
-  unknown = sorted(set(values) - fields)
-  if unknown:
-    raise UsageError(f"recorded config has unknown fields {unknown}")
-  return TrainConfig(**values)
+def recipe_of(record, where):
+  """The Recipe recorded in a manifest entry, sidecar or workdir file (`where` names it)."""
+  from repro.recipe import Recipe  # pylint: disable=g-import-not-at-top
+  if "recipe" not in record:
+    if "config" in record:
+      raise UsageError(f"{where} predates recipes (it records a TrainConfig, not a recipe): ship or "
+                       "export the generator again with this version of the suite")
+    raise UsageError(f"{where} records no recipe (dataset, architecture, noise)")
+  return Recipe.from_dict(record["recipe"])
 
 
-def generator_from_config(config):
-  """The generator network of a TrainConfig (weights freshly initialised).
-
-  The architectures of repro.models.build_models and the paper-specific ones (KL-WGAN's f-wgan
-  MLP and BigGAN ResNet, the regularized-OT nets) are rebuilt here without importing the paper
-  modules (which define command-line flags).
-  """
-  from repro.data import dataset_info  # pylint: disable=g-import-not-at-top
-  shape = dataset_info(config.dataset).shape
-  m = dict(config.model or {})
-  arch = config.arch
-  if arch in ("mlp", "dcgan", "resnet_good", "resnet_cifar", "dcgan_tf", "coulomb"):
-    from repro.models import build_models  # pylint: disable=g-import-not-at-top
-    return build_models(arch, shape, config.z_dim, **m)[0]
-  if arch == "fwgan_mlp":
-    from repro.models import snmodels  # pylint: disable=g-import-not-at-top
-    return snmodels.fwgan_mlp_generator(config.z_dim, shape[0])
-  if arch == "biggan_snresnet":
-    from repro.models import snmodels  # pylint: disable=g-import-not-at-top
-    return snmodels.biggan_generator(shape[0], shape[2], config.z_dim, m.get("ch", 64))
-  if arch == "sinkhorn_mlp":
-    from repro.models.mlp import mlp_generator  # pylint: disable=g-import-not-at-top
-    return mlp_generator(config.z_dim, shape[0], tuple(m["hidden"]))
-  if arch == "sinkhorn_dcgan":
-    from repro.models.dcgan import dcgan_generator  # pylint: disable=g-import-not-at-top
-    return dcgan_generator(shape[0], shape[2], config.z_dim, m["width"], m["g_norm"],
-                           m["kernel_size"])
-  raise UsageError(f"cannot rebuild a generator of architecture {arch!r}")
+def generator_from_recipe(recipe):
+  """The generator network of a recipe (weights freshly initialised), built by architecture name
+  (repro.registry.ARCHITECTURES) for the recipe's examples (resized to recipe.data.image_size
+  when it is set)."""
+  from repro import registry  # pylint: disable=g-import-not-at-top
+  from repro.data import example_shape  # pylint: disable=g-import-not-at-top
+  return registry.build_models(recipe, example_shape(recipe.dataset, recipe.data.image_size))[0]
 
 
 def custom_objects():
@@ -177,27 +157,27 @@ def custom_objects():
 
 @dataclasses.dataclass
 class LoadedGenerator:
-  """A generator network with what is known about it (config, manifest entry, file, sha256)."""
+  """A generator network with what is known about it (recipe, manifest entry, file, sha256)."""
   name: str
   model: object            # keras.Model: z [n, z_dim] -> samples
-  config: object           # TrainConfig
+  recipe: object           # repro.recipe.Recipe of the run that trained it
   entry: dict
   path: str
   sha256: str
 
   @property
   def dataset(self):
-    return self.config.dataset
+    return self.recipe.dataset
 
   @property
   def paper(self):
     return self.entry.get("paper")
 
   def noise(self, n, seed=0):
-    """z for `n` samples from numpy's default_rng(seed), in the config's noise distribution."""
+    """z for `n` samples from numpy's default_rng(seed), in the recipe's noise distribution."""
     rng = np.random.default_rng(seed)
-    shape = (int(n), self.config.z_dim)
-    if self.config.z_dist == "uniform":
+    shape = (int(n), self.recipe.z_dim)
+    if self.recipe.z_dist == "uniform":
       return rng.uniform(-1.0, 1.0, shape).astype(np.float32)
     return rng.standard_normal(shape).astype(np.float32)
 
@@ -232,10 +212,10 @@ def _load_named(entry, manifest_path=None):
   if not entry.get("sha256"):
     raise UsageError(f"manifest entry {entry['name']!r} records no sha256")
   sha = manifest_lib.verify_sha256(path, entry["sha256"])   # before anything reads the file
-  config = config_from_dict(entry["config"])
-  model = generator_from_config(config)
+  recipe = recipe_of(entry, f"manifest entry {entry['name']!r}")
+  model = generator_from_recipe(recipe)
   _load_npz_weights(model, path)
-  return LoadedGenerator(entry["name"], model, config, entry, path, sha)
+  return LoadedGenerator(entry["name"], model, recipe, entry, path, sha)
 
 
 def sidecar_path(keras_path):
@@ -268,16 +248,14 @@ def _load_keras(path, manifest_path=None):
   import keras  # pylint: disable=g-import-not-at-top
   expected, meta = _recorded_sha_for_path(path, manifest_path)
   sha = manifest_lib.verify_sha256(path, expected)
-  if "config" not in meta:
-    raise UsageError(f"{sidecar_path(path)} records no training config (dataset, noise)")
-  config = config_from_dict(meta["config"])
+  recipe = recipe_of(meta, sidecar_path(path))
   try:
     model = keras.saving.load_model(path, custom_objects=custom_objects(), compile=False,
                                     safe_mode=True)
   except (ValueError, OSError, TypeError, KeyError) as e:
     raise UsageError(f"cannot load {path} (Keras safe mode): {' '.join(str(e).split())[:300]}") from None
   name = meta.get("name") or os.path.basename(path)[:-len(".keras")]
-  return LoadedGenerator(name, model, config, dict(meta, file=path), path, sha)
+  return LoadedGenerator(name, model, recipe, dict(meta, file=path), path, sha)
 
 
 def load_generator(spec, manifest_path=None):
@@ -292,11 +270,14 @@ def load_from_workdir(workdir, which="latest", step=None):
   """The generator (the EMA copy when the run kept one) of a training workdir's checkpoint:
   the latest one, the best one (which="best") or the one of generator step `step`."""
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  path = os.path.join(workdir, "config.json")
+  path = os.path.join(workdir, "recipe.json")
   if not os.path.isfile(path):
-    raise UsageError(f"--workdir {workdir} has no config.json: not a training workdir")
+    if os.path.isfile(os.path.join(workdir, "config.json")):
+      raise UsageError(f"--workdir {workdir} predates recipes (config.json, no recipe.json): run "
+                       "its training command once more; it resumes and records recipe.json")
+    raise UsageError(f"--workdir {workdir} has no recipe.json: not a training workdir")
   with open(path, encoding="utf-8") as f:
-    config = config_from_dict(json.load(f))
+    recipe = recipe_of({"recipe": json.load(f)}, path)
   folder = os.path.join(workdir, "best" if which == "best" else "checkpoints")
   ckpt = tf.train.latest_checkpoint(folder)
   if step is not None:
@@ -306,8 +287,8 @@ def load_from_workdir(workdir, which="latest", step=None):
   if ckpt is None:
     raise DataUnavailableError(f"no checkpoint in {folder}: train first (the paper module's "
                                f"command with --workdir={workdir})")
-  model = generator_from_config(config)
-  slot = "ema" if config.ema_decay else "generator"
+  model = generator_from_recipe(recipe)
+  slot = "ema" if recipe.ema.decay else "generator"
   status = tf.train.Checkpoint(**{slot: model}).restore(ckpt).expect_partial()
   try:
     status.assert_existing_objects_matched()
@@ -316,18 +297,18 @@ def load_from_workdir(workdir, which="latest", step=None):
   step = int(ckpt.rsplit("-", 1)[-1]) if ckpt.rsplit("-", 1)[-1].isdigit() else None
   entry = {"name": os.path.basename(os.path.normpath(workdir)), "workdir": workdir,
            "checkpoint": ckpt, "steps": step, "weights": slot}
-  return LoadedGenerator(entry["name"], model, config, entry, ckpt, "")
+  return LoadedGenerator(entry["name"], model, recipe, entry, ckpt, "")
 
 
 # ---- evaluation ----------------------------------------------------------------------------------
 
 def evaluation_protocol(dataset):
   """The protocol shipped generators of `dataset` are scored with (a dict), or None."""
-  from repro.data import dataset_info, fwgan_synthetic  # pylint: disable=g-import-not-at-top
+  from repro.data import catalog, dataset_info, fwgan_synthetic  # pylint: disable=g-import-not-at-top
   info = dataset_info(dataset)
   if dataset == "fashion_mnist":
     return dict(FASHION_MNIST_FID)
-  if dataset in ("8gaussians", "25gaussians"):
+  if dataset in catalog.MIXTURES:
     return dict(MIXTURE_COVERAGE)
   if dataset in fwgan_synthetic.NAMES:
     return dict(FWGAN_SYNTHETIC)
@@ -468,12 +449,14 @@ def _check_float16_range(model):
       raise UsageError(f"weight {w.path} exceeds the float16 range: cannot ship as float16")
 
 
-def ship(workdir, name, paper, command, wall_seconds=None, cpu_seconds=None, paper_flags=None,
-         notes="", manifest_path=None, data_dir=None, step=None):
+def ship(workdir, name, command, wall_seconds=None, cpu_seconds=None, notes="",
+         manifest_path=None, data_dir=None, step=None):
   """Stores the generator of `workdir` as checkpoints/generators/<name>.npz (float16), scores it
-  under its dataset's protocol and writes its manifest entry. Returns the entry."""
+  under its dataset's protocol and writes its manifest entry with the run's whole recipe. Returns
+  the entry."""
   check_name(name)
   generator = load_from_workdir(workdir, step=step)
+  paper = generator.recipe.paper
   _check_float16_range(generator.model)
   _float16_round_trip(generator.model)
   folder = os.path.dirname(os.path.abspath(manifest_path or manifest_lib.DEFAULT_MANIFEST))
@@ -496,7 +479,7 @@ def ship(workdir, name, paper, command, wall_seconds=None, cpu_seconds=None, pap
       "file": rel, "sha256": manifest_lib.sha256_file(path), "size_bytes": os.path.getsize(path),
       "dtype": STORE_DTYPE, "parameters": int(sum(np.prod(w.shape) for w in generator.model.weights)),
       "weights": generator.entry["weights"], "steps": generator.entry["steps"],
-      "config": json.loads(generator.config.to_json()), "paper_flags": paper_flags or {},
+      "recipe": generator.recipe.to_dict(),
       "command": command, "train_wall_seconds": wall_seconds, "train_cpu_seconds": cpu_seconds,
       "machine": "2 CPU cores shared with other jobs (load average 6-10), no GPU",
       "framework": f"tensorflow {tf.__version__}, keras {keras.__version__}",
@@ -518,11 +501,15 @@ def export(spec, keras_path=None, saved_model_dir=None):
   if keras_path:
     if not keras_path.endswith(".keras"):
       raise UsageError(f"--keras must end in .keras, got {keras_path}")
-    os.makedirs(os.path.dirname(os.path.abspath(keras_path)), exist_ok=True)
-    generator.model.save(keras_path)
+    try:
+      os.makedirs(os.path.dirname(os.path.abspath(keras_path)), exist_ok=True)
+      generator.model.save(keras_path)
+    except OSError as e:
+      raise UsageError(f"cannot write --keras {keras_path}: {e.strerror or e}; choose a writable "
+                       "path") from None
     meta = {"name": generator.name, "paper": generator.paper, "dataset": generator.dataset,
             "sha256": manifest_lib.sha256_file(keras_path),
-            "config": json.loads(generator.config.to_json()),
+            "recipe": generator.recipe.to_dict(),
             "exported_from": {"name": generator.name, "sha256": generator.sha256},
             "steps": generator.entry.get("steps"), "metrics": generator.entry.get("metrics"),
             "protocol": generator.entry.get("protocol"),
@@ -534,7 +521,7 @@ def export(spec, keras_path=None, saved_model_dir=None):
   if saved_model_dir:
     import tensorflow as tf  # pylint: disable=g-import-not-at-top
     model = generator.model
-    spec_in = tf.TensorSpec([None, generator.config.z_dim], tf.float32, name="z")
+    spec_in = tf.TensorSpec([None, generator.recipe.z_dim], tf.float32, name="z")
 
     class Serving(tf.Module):
 
@@ -609,9 +596,7 @@ def main(argv=None):
   p = sub.add_parser("ship", help="store a training workdir's generator (float16) + manifest entry")
   p.add_argument("--workdir", required=True)
   p.add_argument("--name", required=True)
-  p.add_argument("--paper", required=True)
   p.add_argument("--command", required=True, dest="train_command")
-  p.add_argument("--paper_flags", default="{}", help="JSON of the paper's own flags")
   p.add_argument("--timing", default=None, help="JSON file with wall_seconds and cpu_seconds")
   p.add_argument("--notes", default="")
   p.add_argument("--data_dir", default=None)
@@ -649,17 +634,12 @@ def main(argv=None):
       for path in export(args.spec, args.keras, args.saved_model):
         print(f"wrote {path}")
     elif args.command == "ship":
-      try:
-        flags_json = json.loads(args.paper_flags)
-      except ValueError as e:
-        raise UsageError(f"--paper_flags is not JSON: {e}") from None
       timing = {}
       if args.timing:
         with open(args.timing, encoding="utf-8") as f:
           timing = json.load(f)
-      entry = ship(args.workdir, args.name, args.paper, args.train_command,
-                   timing.get("wall_seconds"), timing.get("cpu_seconds"), flags_json, args.notes,
-                   data_dir=args.data_dir, step=args.step)
+      entry = ship(args.workdir, args.name, args.train_command, timing.get("wall_seconds"),
+                   timing.get("cpu_seconds"), args.notes, data_dir=args.data_dir, step=args.step)
       print(json.dumps({k: entry[k] for k in ("name", "file", "sha256", "steps", "metrics")},
                        indent=1))
     return 0

@@ -62,21 +62,30 @@ def stats(path, mu, sigma):
 
 
 def config_json(workdir, hidden):
+  """A pre-recipe workdir's config.json (its architecture fields)."""
   os.makedirs(workdir, exist_ok=True)
   with open(os.path.join(workdir, "config.json"), "w") as f:
     json.dump({"dataset": "8gaussians", "arch": "mlp", "model": {"hidden": hidden}, "z_dim": 2}, f)
 
 
+def recipe_json(workdir, hidden):
+  """The recipe.json of wgan's 8gaussians gp run with MLP hidden layers `hidden`."""
+  from repro.papers import wgan  # pylint: disable=g-import-not-at-top
+  os.makedirs(workdir, exist_ok=True)
+  with open(os.path.join(workdir, "recipe.json"), "w") as f:
+    f.write(wgan.recipe("8gaussians", variant="gp", net={"hidden": hidden}).to_json())
+
+
 @pytest.fixture(scope="session")
 def small_run(tmp_path_factory):
   """A finished 2-step run of an MLP with one hidden layer of 8 (wgan's 8gaussians gp settings)."""
-  from repro.train.objective import WassersteinObjective  # pylint: disable=g-import-not-at-top
-  from repro.train.trainer import Trainer  # pylint: disable=g-import-not-at-top
+  from repro.train.runner import Trainer  # pylint: disable=g-import-not-at-top
   from repro.papers import wgan  # pylint: disable=g-import-not-at-top
-  config, _, _ = wgan.configure("8gaussians", variant="gp")
-  config = config.replace(model={"hidden": [8]}, steps=2, save_every=1, log_every=1)
+  # its objective: WGAN-GP, λ 0.1; the command line's --net='{"hidden": [8]}' gives the same recipe
+  recipe = wgan.recipe("8gaussians", variant="gp", net={"hidden": [8]}, steps=2, save_every=1,
+                       log_every=1)
   workdir = str(tmp_path_factory.mktemp("small_run"))
-  Trainer(config, WassersteinObjective(gp_weight=0.1), workdir, quiet=True).train()
+  Trainer(recipe, workdir, quiet=True).train()
   return workdir
 
 
@@ -101,7 +110,17 @@ def s_file_in_path(tmp, _):
 
 
 def s_other_model(tmp, _):
+  recipe_json(os.path.join(tmp, "w"), [32, 32])
+
+
+def s_other_model_legacy(tmp, _):
   config_json(os.path.join(tmp, "w"), [32, 32])
+
+
+def s_corrupt_recipe(tmp, _):
+  os.makedirs(os.path.join(tmp, "w"))
+  with open(os.path.join(tmp, "w", "recipe.json"), "w") as f:
+    f.write('{"dataset": "8gauss')
 
 
 def s_corrupt_config(tmp, _):
@@ -122,7 +141,7 @@ def s_checkpoints_corrupt(tmp, run):
 
 
 def s_workdir_in_use(tmp, run):
-  from repro.train.trainer import _WorkdirLock  # pylint: disable=g-import-not-at-top
+  from repro.train.runner import _WorkdirLock  # pylint: disable=g-import-not-at-top
   shutil.copytree(run, os.path.join(tmp, "w"))
   lock = _WorkdirLock(os.path.join(tmp, "w"))
   lock.acquire()
@@ -174,7 +193,7 @@ def s_keras_bad_sha(tmp, _):
   with open(os.path.join(tmp, "g.keras"), "wb") as f:
     f.write(b"not really a keras file")
   with open(os.path.join(tmp, "g.keras.json"), "w") as f:
-    json.dump({"sha256": "0" * 64, "config": {}}, f)
+    json.dump({"sha256": "0" * 64, "recipe": {}}, f)
 
 
 def s_keras_bad_sidecar(tmp, _):
@@ -218,7 +237,7 @@ ROWS = [
         r"--nan_policy=ignore"),
     # models
     Row("model_unknown_key", TOY + ['--net={"hiden": [8]}', "--workdir={tmp}/w"], 2,
-        r"--net has unknown key\(s\) hiden; known: .*hidden"),
+        r"architecture mlp takes no argument hiden \(--net\); it takes .*hidden"),
     Row("model_not_json", TOY + ["--net=hidden=8", "--workdir={tmp}/w"], 2,
         r"--net is not valid JSON"),
     Row("model_zero_width", TOY + ['--net={"hidden": [0, 8]}', "--workdir={tmp}/w"], 2,
@@ -253,7 +272,13 @@ ROWS = [
     Row("workdir_unwritable", TOY + [SMALL, "--workdir={tmp}/file/w"], 2,
         r"cannot write to --workdir .*file/w.*choose a writable folder", s_file_in_path),
     Row("workdir_of_another_model", TOY + [SMALL, "--workdir={tmp}/w"], 2,
-        r"--workdir .*w holds a run of another model \(model: saved .*32.*now .*8", s_other_model),
+        r"--workdir .*w holds a run of another recipe \(model\.args\.hidden: workdir \[32, 32\], "
+        r"now \[8\]\)", s_other_model),
+    Row("workdir_legacy_of_another_model", TOY + [SMALL, "--workdir={tmp}/w"], 2,
+        r"--workdir .*w was written before recipes \(config.json\) and differs from this recipe "
+        r"\(model\.args\.hidden: workdir \[32, 32\], now \[8\]\)", s_other_model_legacy),
+    Row("workdir_recipe_unreadable", TOY + [SMALL, "--workdir={tmp}/w"], 2,
+        r"recipe.json is unreadable", s_corrupt_recipe),
     Row("workdir_config_unreadable", TOY + [SMALL, "--workdir={tmp}/w"], 2,
         r"config.json is unreadable", s_corrupt_config),
     Row("checkpoint_of_another_architecture",

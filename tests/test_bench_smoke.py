@@ -18,6 +18,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     ("bench_statistics.py", [], {"smoke"}),
     ("bench_sinkhorn.py", [], {"results", "pot"}),
     ("bench_features.py", [], {"matmul_gflops", "dcgan32_step_flops"}),
+    ("bench_prdc.py", [], {"reference", "large"}),
     ("bench_train_step.py", ["--cases=klwgan_kl,dcgan32", "--jit=off"], {"results", "targets"}),
 ])
 def test_benchmark_smoke_mode_writes_its_report(tmp_path, script, extra, keys):

@@ -26,7 +26,7 @@ def test_generators_are_shipped():
 @pytest.mark.parametrize("name", NAMES)
 def test_manifest_entry_is_complete(name):
   e = SHIPPED[name]
-  for key in ("paper", "dataset", "file", "sha256", "config", "command", "steps", "metrics",
+  for key in ("paper", "dataset", "file", "sha256", "recipe", "command", "steps", "metrics",
               "protocol", "train_wall_seconds", "samples"):
     assert e.get(key) not in (None, "", {}), (name, key)
   assert e["command"].startswith(f"python -m repro.papers.{e['paper']} ")
@@ -51,20 +51,41 @@ def test_golden_metric_is_reproduced_after_reloading(name):
 
 
 def test_rebuilt_architectures_match_the_paper_factories():
+  from repro import registry
+  from repro.data import dataset_info
   from repro.papers import klwgan, sinkhorn
-  from repro.train.config import TrainConfig
-  configs = [(klwgan.synthetic_config("mog", 1), klwgan.model_factory),
-             (sinkhorn.dataset_config("8gaussians").replace(
-                 model=dict(sinkhorn.dataset_config("8gaussians").model, critic="dual")),
-              sinkhorn.model_factory),
-             (sinkhorn.dataset_config("fashion_mnist").replace(
-                 model=dict(sinkhorn.dataset_config("fashion_mnist").model, critic="dual")),
-              sinkhorn.model_factory)]
-  for config, factory in configs:
-    ours = checkpoints.generator_from_config(config)
-    theirs = factory(config)[0]
+  from repro.recipe import Recipe
+  recipes = [klwgan.recipe("mog", epochs=1),
+             sinkhorn.recipe("8gaussians", solver="dual"),
+             sinkhorn.recipe("fashion_mnist", solver="dual")]
+  assert [r.model.args.get("critic") for r in recipes[1:]] == ["dual", "dual"]
+  for recipe in recipes:
+    ours = checkpoints.generator_from_recipe(recipe)
+    # what the trainer builds for the same recipe (repro.train.runner.Trainer)
+    theirs = registry.build_models(recipe, dataset_info(recipe.dataset).shape)[0]
     assert [tuple(w.shape) for w in ours.weights] == [tuple(w.shape) for w in theirs.weights]
-  assert isinstance(TrainConfig(), TrainConfig)
+  assert isinstance(Recipe(), Recipe)
+
+
+def recorded_leaves(values, prefix=""):
+  """{dotted path: value} of a recorded recipe dict."""
+  out = {}
+  for k, v in values.items():
+    out.update(recorded_leaves(v, f"{prefix}{k}.") if isinstance(v, dict) else {prefix + k: v})
+  return out
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_manifest_recipe_names_the_entry_paper_and_dataset(name):
+  from repro.recipe import Recipe
+  e = SHIPPED[name]
+  assert "config" not in e and "paper_flags" not in e, sorted(e)
+  recipe = Recipe.from_dict(e["recipe"])
+  assert (recipe.paper, recipe.dataset) == (e["paper"], e["dataset"]), (name, recipe.paper,
+                                                                         recipe.dataset)
+  # Every recorded field reads back unchanged (fields added to Recipe since take their defaults).
+  leaves = recorded_leaves(e["recipe"])
+  assert {k: recipe.flat().get(k) for k in leaves} == leaves
 
 
 # ---- names and files ---------------------------------------------------------------------------
@@ -100,7 +121,7 @@ def test_sha256_is_checked_before_loading(tmp_path, monkeypatch):
   data[-40] ^= 0xFF
   path.write_bytes(bytes(data))
   built = []
-  monkeypatch.setattr(checkpoints, "generator_from_config", lambda c: built.append(c))
+  monkeypatch.setattr(checkpoints, "generator_from_recipe", lambda r: built.append(r))
   with pytest.raises(UsageError, match="sha256"):
     checkpoints.load_generator("klwgan_mog", manifest)
   assert not built   # nothing was built or read before the check
@@ -114,6 +135,19 @@ def test_manifest_files_cannot_point_outside(tmp_path):
       json.dump(data, f)
     with pytest.raises(UsageError, match="inside|outside"):
       checkpoints.load_generator("klwgan_mog", manifest)
+
+
+def test_a_legacy_manifest_entry_is_a_one_line_usage_error(tmp_path):
+  """An entry shipped before recipes (a TrainConfig under "config", no "recipe")."""
+  manifest, _, entry = _copy_manifest(tmp_path, "klwgan_mog")
+  legacy = {k: v for k, v in entry.items() if k != "recipe"}
+  legacy["config"] = {"dataset": "mog", "arch": "fwgan_mlp", "z_dim": 2, "model": {}}
+  legacy["paper_flags"] = {"loss": "kl"}
+  with open(manifest, "w") as f:
+    json.dump({"checkpoints": {"klwgan_mog": legacy}}, f)
+  with pytest.raises(UsageError, match="predates recipes") as raised:
+    checkpoints.load_generator("klwgan_mog", manifest)
+  assert "\n" not in str(raised.value) and "klwgan_mog" in str(raised.value)
 
 
 def test_the_classifier_entry_is_kept_and_still_loads():
@@ -163,7 +197,7 @@ def test_keras_safe_mode_refuses_lambda_layers(tmp_path):
   model = keras.Model(z, keras.layers.Lambda(lambda t: t * 2)(z))
   path = str(tmp_path / "lambda.keras")
   model.save(path)
-  meta = {"sha256": manifest_lib.sha256_file(path), "config": SHIPPED["klwgan_mog"]["config"]}
+  meta = {"sha256": manifest_lib.sha256_file(path), "recipe": SHIPPED["klwgan_mog"]["recipe"]}
   with open(path + ".json", "w") as f:
     json.dump(meta, f)
   with pytest.raises(UsageError, match="safe mode"):
@@ -218,3 +252,15 @@ def test_checkpoints_cli(tmp_path):
   assert result.returncode == 0 and "reproduced" in result.stdout, result.stdout + result.stderr
   result = run("repro.checkpoints", "show", "../x", timeout=120)
   assert result.returncode == 2
+
+
+def test_export_to_an_unwritable_path_exits_2_with_one_line(tmp_path):
+  result = run("repro.checkpoints", "export", "klwgan_mog", "--keras=/proc/nope/x.keras",
+               timeout=300)
+  assert result.returncode == 2, (result.stdout, result.stderr)
+  assert "Traceback" not in result.stderr, result.stderr
+  # one message line (TensorFlow's own C++ start-up lines may precede it)
+  errors = [l for l in result.stderr.splitlines() if l.startswith("error: ")]
+  assert len(errors) == 1 and result.stderr.strip().endswith(errors[0]), result.stderr
+  assert "/proc/nope/x.keras" in errors[0]
+  assert not os.path.exists("/proc/nope/x.keras.json")

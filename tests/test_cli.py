@@ -1,6 +1,9 @@
-"""The paper entry point as users call it: exit codes, fast failure without data, kill and resume."""
+"""The paper entry point as users call it: exit codes, fast failure without data, kill and resume,
+the workdir's recipe.json (new and pre-recipe workdirs), each paper's own flags."""
 
 import glob
+import hashlib
+import json
 import os
 import re
 import signal
@@ -9,6 +12,8 @@ import sys
 import time
 
 import pytest
+
+import cli_runs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -97,3 +102,99 @@ def test_sigterm_saves_and_resumes(tmp_path):
   assert "stopped by signal" in out
   steps = _checkpoint_steps(workdir)
   assert steps and 0 < steps[-1] < 100000
+
+
+# ---- the workdir's recipe (issue 16) ------------------------------------------------------------
+
+TOY_RUN = ["repro.papers.wgan", "--dataset=8gaussians", "--steps=2", '--net={"hidden": [16, 16]}']
+
+
+def _file_hashes(folder):
+  """{relative path: sha256} of every file under `folder`."""
+  out = {}
+  for dirpath, _, names in os.walk(folder):
+    for name in names:
+      path = os.path.join(dirpath, name)
+      with open(path, "rb") as f:
+        out[os.path.relpath(path, folder)] = hashlib.sha256(f.read()).hexdigest()
+  return out
+
+
+def _error_line(proc):
+  cli_runs.assert_usage_error(proc)
+  assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
+  return [l for l in proc.stderr.splitlines() if l.startswith("error:")][0]
+
+
+def test_workdir_recipe_holds_the_objective_settings_and_refuses_others(tmp_path):
+  workdir = str(tmp_path / "w")
+  first = cli_runs.run_module(*TOY_RUN, f"--workdir={workdir}", timeout=600)
+  assert first.returncode == 0, first.stderr[-3000:]
+  with open(os.path.join(workdir, "recipe.json")) as f:
+    recorded = json.load(f)
+  assert recorded["objective"] == {"name": "wgan", "params": {"gp_weight": 0.1}}   # gan_toy.py λ
+  before = _file_hashes(workdir)
+  again = cli_runs.run_module(*TOY_RUN, f"--workdir={workdir}", "--gp_weight=5", timeout=600)
+  error = _error_line(again)
+  assert "gp_weight" in error, error
+  assert "objective.params.gp_weight: workdir 0.1, now 5.0" in error, error
+  assert _file_hashes(workdir) == before
+
+
+# What TrainConfig.to_json() wrote for `python -m repro.papers.wgan --dataset=8gaussians
+# --steps=2 --net='{"hidden": [16, 16]}'` before recipes (gan_toy.py's wgan-gp settings).
+LEGACY_CONFIG = dict(
+    dataset="8gaussians", arch="mlp", model={"hidden": [16, 16]}, z_dim=2, z_dist="normal",
+    batch_size=256, steps=2, n_critic=5, n_critic_schedule="constant", optimizer="adam",
+    g_lr=1e-4, d_lr=1e-4, g_beta1=0.5, g_beta2=0.9, d_beta1=0.5, d_beta2=0.9, lr_decay="none",
+    ema_decay=0.0, ema_start=0, seed=0, save_every=1000, eval_every=1000, log_every=100,
+    keep_checkpoints=3, jit_compile=False, data_dir="", download=False, source="auto", text={})
+
+
+def test_pre_recipe_workdir_resumes_with_its_settings_and_refuses_others(tmp_path):
+  workdir = str(tmp_path / "w")
+  # An old workdir: a 2-step run's checkpoints with config.json as the record (no recipe.json).
+  first = cli_runs.run_module(*TOY_RUN, f"--workdir={workdir}", timeout=600)
+  assert first.returncode == 0, first.stderr[-3000:]
+  os.remove(os.path.join(workdir, "recipe.json"))
+  with open(os.path.join(workdir, "config.json"), "w") as f:
+    f.write(json.dumps(LEGACY_CONFIG, indent=2, sort_keys=True))
+  before = _file_hashes(workdir)
+
+  other = cli_runs.run_module(*TOY_RUN, f"--workdir={workdir}", "--seed=1", timeout=600)
+  error = _error_line(other)
+  assert "config.json" in error and "seed: workdir 0, now 1" in error, error
+  assert len(other.stderr.strip().splitlines()) == 1, other.stderr[-3000:]
+  assert _file_hashes(workdir) == before   # and no recipe.json
+
+  same = cli_runs.run_module(*TOY_RUN[:2], "--steps=4", TOY_RUN[3], f"--workdir={workdir}",
+                             timeout=600)
+  assert same.returncode == 0, same.stderr[-3000:]
+  assert re.search(r"resumed from \S+ckpt-2 at step 2", same.stdout), same.stdout
+  assert "step 4/4" in same.stdout, same.stdout
+  from repro.papers import wgan  # pylint: disable=g-import-not-at-top
+  from repro.recipe import Recipe  # pylint: disable=g-import-not-at-top
+  with open(os.path.join(workdir, "recipe.json")) as f:
+    gained = Recipe.from_json(f.read())
+  assert gained == wgan.recipe("8gaussians", steps=4, net={"hidden": [16, 16]})
+
+
+def _flag_names(helpfull):
+  return {m.group(1) for m in re.finditer(r"^\s+--(?:\[no\])?(\w+):", helpfull, re.M)}
+
+
+FID_FLAGS = {"fid", "fid_samples", "fid_stats", "fid_extractor", "inception_graph"}
+
+
+def test_helpfull_lists_only_the_papers_own_flags():
+  fogan = cli_runs.run_module("repro.papers.fogan", "--helpfull", timeout=120)
+  assert "Traceback" not in fogan.stderr, fogan.stderr[-3000:]
+  names = _flag_names(fogan.stdout)
+  assert "gan_method" in names and FID_FLAGS <= names, sorted(names)
+  assert not names & {"model", "ttur", "saddle_steps"}, sorted(names)   # TTUR's own flags
+  wgan = cli_runs.run_module("repro.papers.wgan", "--helpfull", timeout=120)
+  assert "Traceback" not in wgan.stderr, wgan.stderr[-3000:]
+  names = _flag_names(wgan.stdout)
+  assert "gp_weight" in names and "steps" in names, sorted(names)
+  assert not {n for n in names if n == "fid" or n.startswith("fid_")}, sorted(names)
+  assert not names & FID_FLAGS, sorted(names)

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from repro import registry
 from repro.losses import coulomb as losses
 from repro.papers import coulomb
 
@@ -113,7 +114,7 @@ def test_discriminator_and_generator_loss_golden():
 
 def test_objective_updates_simultaneously_and_shares_the_critic_pass():
   from repro.train.objective import StepInputs
-  objective = coulomb.coulomb_objective()
+  objective = coulomb.CoulombObjective()
   assert objective.update == "simultaneous"
   calls = []
 
@@ -152,23 +153,26 @@ def test_my_nets_depth_quirk_tanh_and_l2():
 
 
 def test_settings_and_readme_command():
-  config, objective, _ = coulomb.configure("lsun_bedroom", fid="off")
+  r = coulomb.recipe("lsun_bedroom", fid="off")
   # README: -z 16 -g my -d my-big --l2_penalty 1e-7 --discriminator_lr_scale 0.5 -i 1000
-  assert (config.z_dim, config.g_lr, config.d_lr, config.steps) == (16, 1e-4, 5e-5, 1000000)
-  assert config.model == dict(g_width=1024, d_width=128, d_layers=4, l2=1e-7, g_l2=1e-7)
-  assert (config.batch_size, config.g_beta1, config.g_beta2, config.z_dist) == (128, 0.9, 0.999,
-                                                                              "normal")
+  assert (r.z_dim, r.g_opt.lr, r.d_opt.lr, r.steps) == (16, 1e-4, 5e-5, 1000000)
+  assert r.model.args == dict(g_width=1024, d_width=128, d_layers=4, l2=1e-7, g_l2=1e-7)
+  assert (r.batch_size, r.g_opt.beta1, r.g_opt.beta2, r.z_dist) == (128, 0.9, 0.999, "normal")
+  objective = registry.build_objective(r)
   assert (objective.dim, objective.epsilon, objective.disc_loss) == (3, 1.0, "l2")
-  cifar = coulomb.coulomb_config("cifar10", batch_size=64)
-  assert cifar.model["d_layers"] == 3 and cifar.d_lr == cifar.g_lr == 1e-4
+  # CIFAR-10 and CelebA: the README's command with --dataset changed (no per-dataset flags were
+  # published); the critic's depth follows the batch size (models.py: log2(batch / 8)).
+  cifar = coulomb.recipe("cifar10", batch_size=64)
+  assert cifar.model.args == dict(g_width=1024, d_width=128, d_layers=3, l2=1e-7, g_l2=1e-7)
+  assert (cifar.z_dim, cifar.g_opt.lr, cifar.d_opt.lr) == (16, 1e-4, 5e-5)
   with pytest.raises(Exception, match="plummer_dim"):
-    coulomb.coulomb_objective(dim=2)
+    coulomb.CoulombObjective(dim=2)
 
 
 def test_coulomb_gan_covers_all_modes_of_8gaussians(tmp_path):
-  config, objective, _ = coulomb.configure("8gaussians")
-  config = config.replace(steps=2000, log_every=2000, eval_every=2000, save_every=2000, seed=0)
-  before, after = toy_runs.coverage_before_and_after(config, objective, tmp_path)
+  r = coulomb.recipe("8gaussians", steps=2000, log_every=2000, eval_every=2000, save_every=2000,
+                     seed=0)
+  before, after = toy_runs.coverage_before_and_after(r, tmp_path)
   assert after.modes_covered == 8 and before.modes_covered < 8
   assert after.high_quality_fraction > before.high_quality_fraction + 0.3
 

@@ -26,19 +26,17 @@ n = int(sys.argv[1])
 distribute.split_cpu(n)
 import tensorflow as tf
 from repro.losses import wgan
-from repro.train.config import TrainConfig, n_critic_at
-from repro.train.objective import WassersteinObjective
-from repro.train.trainer import Trainer
+from repro.recipe import make, n_critic_at
+from repro.train.runner import Trainer
 strategy = (tf.distribute.MirroredStrategy([f"/cpu:{i}" for i in range(n)])
             if n > 1 else tf.distribute.get_strategy())
-config = TrainConfig(dataset="8gaussians", arch="mlp", model=dict(hidden=(16, 16)), z_dim=2,
-                     batch_size=32, steps=4, n_critic=2, g_lr=1e-3, d_lr=1e-3, seed=5,
-                     eval_every=1000, log_every=1000)
-trainer = Trainer(config, WassersteinObjective(gp_weight=0.1), sys.argv[2], strategy=strategy,
-                  deterministic=True, quiet=True)
+recipe = make("test", "8gaussians", "mlp", model=dict(hidden=(16, 16)),
+              objective=("wgan", dict(gp_weight=0.1)), z_dim=2, batch_size=32, steps=4,
+              n_critic=2, g_lr=1e-3, d_lr=1e-3, seed=5, eval_every=1000, log_every=1000)
+trainer = Trainer(recipe, sys.argv[2], strategy=strategy, deterministic=True, quiet=True)
 terms = []
-for step in range(config.steps):
-  t, _ = trainer._train_step(tf.constant(n_critic_at(config, step), tf.int32))
+for step in range(recipe.steps):
+  t, _ = trainer._traced_step(tf.constant(n_critic_at(recipe, step), tf.int32))
   terms.append({k: float(v) for k, v in t.items()})
 
 # The penalty computed per replica on its slice, averaged over replicas, is the penalty of the
@@ -154,21 +152,18 @@ class Cluster:
 _SINGLE = r"""
 import json, sys
 import tensorflow as tf
-from repro.train.config import TrainConfig
-from repro.train.objective import WassersteinObjective
-from repro.train.trainer import Trainer
-config = TrainConfig(dataset="8gaussians", arch="mlp", model=dict(hidden=[16, 16]), z_dim=2,
-                     batch_size=32, steps=10, n_critic=2, g_lr=1e-4, d_lr=1e-4, seed=0,
-                     save_every=5, eval_every=10, log_every=5)
-trainer = Trainer(config, WassersteinObjective(gp_weight=0.1), sys.argv[1], deterministic=True,
-                  quiet=True)
+from repro.papers import wgan
+from repro.train.runner import Trainer
+recipe = wgan.recipe("8gaussians", variant="gp", net={"hidden": [16, 16]}, batch_size=32, steps=10,
+                     n_critic=2, save_every=5, eval_every=10, log_every=5)   # the workers' flags
+trainer = Trainer(recipe, sys.argv[1], deterministic=True, quiet=True)
 trainer.train()
 """
 
 
 def test_multiworker_trains_chief_writes_and_resumes_after_a_worker_is_killed(tmp_path):
   workdir = tmp_path / "run"
-  # 1. Two workers train 10 steps; at the same time one process trains the same configuration
+  # 1. Two workers train 10 steps; at the same time one process trains the same recipe
   #    (wgan.py's 8gaussians gp settings, Adam 1e-4, seed 0, with the flags) on one device.
   single = subprocess.Popen([sys.executable, "-c", _SINGLE, str(tmp_path / "single")], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -190,7 +185,7 @@ def test_multiworker_trains_chief_writes_and_resumes_after_a_worker_is_killed(tm
   # private checkpoint folder is gone from its temp dir.
   assert len(glob.glob(str(workdir / "tensorboard" / "*"))) == 1
   assert sorted(p for p in os.listdir(workdir)) == [
-      ".lock", "checkpoints", "config.json", "eval.jsonl", "samples", "tensorboard"]
+      ".lock", "checkpoints", "eval.jsonl", "recipe.json", "samples", "tensorboard"]
   assert not list(cluster.tmpdirs[1].glob("repro_worker_ckpt_*"))
   # The two workers (one replica each, 16 examples apiece) match one device with the batch of 32.
   _, single_err = single.communicate(timeout=900)

@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from repro import registry
+from repro.losses import common
 from repro.losses import fogan as losses
 from repro.papers import fogan
 from repro.train.objective import StepInputs
@@ -109,7 +111,7 @@ def test_slope_target_is_under_stop_gradient():
 
 def test_penalized_critic_loss_golden():
   lam_l, lam_gp = 0.5, 1.0
-  objective = fogan.fogan_objective("penalized_wgan", lam_l, lam_gp, calculate_slope=True)
+  objective = fogan.FirstOrderObjective("penalized_wgan", lam_l, lam_gp, calculate_slope=True)
   loss, terms = objective.critic_loss(linear_critic, inputs())
   xp = np_interp(REAL, FAKE, U)
   f, fp = REAL @ W + B, xp @ W + B
@@ -122,7 +124,7 @@ def test_penalized_critic_loss_golden():
   assert abs(float(terms["lipschitz_estimate"]) - est) < 1e-5
   assert abs(float(terms["mean_slope_target"]) - s.mean()) < 1e-5
   # --nocalculate_slope: s = 1 / (2 λ_L) = 1.
-  fixed = fogan.fogan_objective("penalized_wgan", lam_l, lam_gp, calculate_slope=False)
+  fixed = fogan.FirstOrderObjective("penalized_wgan", lam_l, lam_gp, calculate_slope=False)
   loss2, _ = fixed.critic_loss(linear_critic, inputs())
   want2 = -f.mean() + fp.mean() + lam_l * lip + lam_gp * (np.linalg.norm(W) - 1.0) ** 2
   assert abs(float(loss2) - want2) < 1e-5
@@ -133,7 +135,7 @@ def test_gradient_penalty_is_differentiable_in_the_critic():
   v = tf.Variable(0.8)
   x = tf.constant(REAL)
   with tf.GradientTape() as tape:
-    _, norms = losses.critic_with_gradient_norms(
+    _, norms = common.critic_with_gradient_norms(
         lambda t, training=True: v * tf.cast(0.5 * tf.reduce_sum(t * t, axis=1, keepdims=True),
                                              tf.float32), x)
     gp = losses.gradient_penalty(tf.cast(norms, tf.float32), 0.5)
@@ -143,7 +145,7 @@ def test_gradient_penalty_is_differentiable_in_the_critic():
 
 
 def test_generator_gradient_flows_through_x_prime():
-  objective = fogan.fogan_objective()
+  objective = fogan.FirstOrderObjective()
   fake = tf.constant(FAKE, tf.float32)
   step = inputs()
   with tf.GradientTape() as tape:
@@ -158,13 +160,13 @@ def test_generator_gradient_flows_through_x_prime():
 
 def test_improved_wgan_and_optimize_penalty():
   lam = 10.0
-  objective = fogan.fogan_objective("improved_wgan", gradient_weight=lam)
+  objective = fogan.FirstOrderObjective("improved_wgan", gradient_weight=lam)
   loss, terms = objective.critic_loss(linear_critic, inputs())
   want = (FAKE @ W).mean() - (REAL @ W).mean() + lam * (np.linalg.norm(W) - 1.0) ** 2
   assert abs(float(loss) - want) < 1e-4
   g_loss, _ = objective.generator_loss(linear_critic, inputs())
   assert abs(float(g_loss) + (FAKE @ W + B).mean()) < 1e-5
-  opt = fogan.fogan_objective("penalized_wgan", 0.5, 1.0, optimize_penalty=True)
+  opt = fogan.FirstOrderObjective("penalized_wgan", 0.5, 1.0, optimize_penalty=True)
   g_loss, g_terms = opt.generator_loss(linear_critic, inputs())
   _, c_terms = opt.critic_loss(linear_critic, inputs())
   xp = np_interp(REAL, FAKE, U)
@@ -174,25 +176,27 @@ def test_improved_wgan_and_optimize_penalty():
 
 
 def test_run_fogan_sh_settings():
-  config, objective, _ = fogan.configure("celeb_a", fid="off")
+  r = fogan.recipe("celeb_a", fid="off")
+  objective = registry.build_objective(r)
   assert (objective.lipschitz_weight, objective.gradient_weight) == (0.5, 1.0)
   assert objective.calculate_slope and not objective.optimize_penalty
-  assert config.model == dict(width=64, g_norm="batch", d_norm="none")
-  assert (config.batch_size, config.n_critic, config.g_beta1, config.d_beta1) == (64, 1, 0.5, 0.5)
-  assert (config.z_dim, config.z_dist, config.g_lr, config.d_lr) == (100, "normal", 1e-4, 1e-4)
-  assert config.steps == 81 * (202599 // 64)
-  assert fogan.configure("cifar10", fid="off")[0].steps == 500 * (50000 // 64)
-  assert fogan.configure("lsun_bedroom", fid="off")[0].steps == 9 * (3033042 // 64)
-  baseline = fogan.configure("cifar10", method="improved_wgan", fid="off")[1]
+  assert r.model.args == dict(width=64, g_norm="batch", d_norm="none")
+  assert (r.batch_size, r.n_critic, r.g_opt.beta1, r.d_opt.beta1) == (64, 1, 0.5, 0.5)
+  assert (r.z_dim, r.z_dist, r.g_opt.lr, r.d_opt.lr) == (100, "normal", 1e-4, 1e-4)
+  assert r.steps == 81 * (202599 // 64)
+  assert fogan.recipe("cifar10", fid="off").steps == 500 * (50000 // 64)
+  assert fogan.recipe("lsun_bedroom", fid="off").steps == 9 * (3033042 // 64)
+  baseline = registry.build_objective(fogan.recipe("cifar10", gan_method="improved_wgan",
+                                                   fid="off"))
   assert baseline.gradient_weight == 10.0
   with pytest.raises(Exception, match="gan_method"):
-    fogan.fogan_objective("regular_gan")
+    fogan.FirstOrderObjective("regular_gan")
 
 
 def test_fogan_improves_8gaussians(tmp_path):
-  config, objective, _ = fogan.configure("8gaussians")
-  config = config.replace(steps=1500, log_every=1500, eval_every=1500, save_every=1500, seed=0)
-  before, after = toy_runs.coverage_before_and_after(config, objective, tmp_path)
+  r = fogan.recipe("8gaussians", steps=1500, log_every=1500, eval_every=1500, save_every=1500,
+                   seed=0)
+  before, after = toy_runs.coverage_before_and_after(r, tmp_path)
   assert after.high_quality_fraction > before.high_quality_fraction + 0.25
   assert after.modes_covered >= before.modes_covered + 4
 
@@ -228,7 +232,7 @@ def test_cifar10_command_runs_unchanged_on_mock_data(tmp_path):
   assert proc.returncode == 0, proc.stderr[-2000:]
   assert "fogan on cifar10: dcgan_tf" in proc.stdout and "FID off" in proc.stdout
   assert os.listdir(workdir / "checkpoints") and os.listdir(workdir / "samples")
-  assert json.load(open(workdir / "config.json"))["arch"] == "dcgan_tf"
+  assert json.load(open(workdir / "recipe.json"))["model"]["arch"] == "dcgan_tf"
 
 
 def test_cifar10_without_data_fails_fast(tmp_path):

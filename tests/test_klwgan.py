@@ -252,7 +252,7 @@ def test_objective_traces_after_its_source_file_was_edited(loss, monkeypatch, ca
 
   monkeypatch.setattr(linecache, "getlines", getlines)
   critic, inputs = snmodels.fwgan_mlp_critic(), _step_inputs()
-  objective = paper.KLWGANObjective(loss, 1.0, real_batches="shared")
+  objective = paper.KLWGANObjective(loss, 1.0)
 
   @tf.function
   def step():
@@ -304,10 +304,11 @@ def test_objectives_after_critic_step_converts():
 
 def test_brief_training_beats_the_untrained_generator(tmp_path):
   import keras
+  from repro import registry
   from repro.metrics import toy
   from repro.papers import klwgan as paper
   keras.utils.set_random_seed(0)
-  untrained, _ = paper.model_factory(paper.synthetic_config("mog", 1, 0))
+  untrained, _ = registry.build_models(paper.synthetic_recipe("mog", epochs=1, seed=0), (2,))
   reference = fwgan_synthetic.evaluation_points("mog", 0)
   z = np.random.default_rng(1).standard_normal((5000, 2)).astype(np.float32)
   before = 1e3 * toy.mmd_klwgan(untrained(z).numpy(), reference)
@@ -327,15 +328,22 @@ def test_brief_training_beats_the_untrained_generator(tmp_path):
     (["--epochs=0"], "--epochs"),
 ])
 def test_bad_flags_are_usage_errors(args, message):
+  import functools
   from absl import flags
   from repro.errors import UsageError
   from repro.papers import klwgan as paper
-  try:
-    flags.FLAGS(["klwgan", *args])
-    with pytest.raises(UsageError, match=message):
-      paper.validate_flags()
-  finally:
-    flags.FLAGS.unparse_flags()
+  # The paper's flags (and --dataset) on their own FlagValues: flags are defined only by main().
+  values = flags.FlagValues()
+
+  class Into:
+    def __getattr__(self, name):
+      return functools.partial(getattr(flags, name), flag_values=values)
+
+  Into().DEFINE_string("dataset", None, "Dataset name.")
+  paper.define_flags(Into())
+  values(["klwgan", *args])
+  with pytest.raises(UsageError, match=message):
+    paper.validate_flags(values)
 
 
 def test_bad_flag_exits_2_with_one_line():

@@ -190,23 +190,22 @@ def _corpus_file(tmp_path):
   return _write(tmp_path / "corpus.txt", "\n".join(SENTENCES * 40) + "\n")
 
 
-def _trainer(paper, path, workdir, steps, **config_changes):
+def _trainer(paper, path, workdir, steps, **overrides):
   from repro.papers import coulomb, fogan, ttur
-  from repro.train.trainer import Trainer
+  from repro.train.runner import Trainer
   module = {"ttur": ttur, "fogan": fogan, "coulomb": coulomb}[paper]
-  config, objective, extras = module.configure("text")
-  model = dict(config.model, width=16)
-  config = config.replace(model=model, steps=steps, eval_every=steps, log_every=steps,
-                          save_every=steps, text=dict(config.text, file=path), **config_changes)
-  return Trainer(config, objective, str(workdir), quiet=True, **extras), extras
+  recipe = module.recipe("text", net=dict(width=16), steps=steps, eval_every=steps,
+                         log_every=steps, save_every=steps, text_file=path, **overrides)
+  assert recipe.model.args["width"] == 16 and recipe.data.text["file"] == path
+  return Trainer(recipe, str(workdir), quiet=True)
 
 
 def test_a_few_steps_lower_the_unigram_jsd(tmp_path):
-  trainer, extras = _trainer("ttur", _corpus_file(tmp_path), tmp_path / "w", steps=40,
-                             g_lr=1e-3, d_lr=3e-3)
-  before = extras["eval_fn"](trainer, 0)
+  trainer = _trainer("ttur", _corpus_file(tmp_path), tmp_path / "w", steps=40, g_lr=1e-3,
+                     d_lr=3e-3)
+  before = trainer.eval_fn(trainer, 0)
   trainer.train()
-  after = extras["eval_fn"](trainer, 40)
+  after = trainer.eval_fn(trainer, 40)
   assert set(after) == {f"js{n}" for n in range(1, 7)}
   # Measured (seed 0): js1 0.28 -> 0.19, js2 0.76 -> 0.54, js4 1.00 -> 0.74.
   assert after["js1"] < 0.8 * before["js1"], (before, after)
@@ -218,7 +217,7 @@ def test_a_few_steps_lower_the_unigram_jsd(tmp_path):
 
 @pytest.mark.parametrize("paper", ["fogan", "coulomb"])
 def test_fogan_and_coulomb_train_on_text(tmp_path, paper):
-  trainer, extras = _trainer(paper, _corpus_file(tmp_path), tmp_path / "w", steps=3, batch_size=16)
+  trainer = _trainer(paper, _corpus_file(tmp_path), tmp_path / "w", steps=3, batch_size=16)
   logged = trainer.train()
   assert all(np.isfinite(v) for v in logged.values()), logged
   assert 0 <= logged["js1"] <= 1 and "js6" in logged
@@ -228,7 +227,7 @@ def test_fogan_and_coulomb_train_on_text(tmp_path, paper):
   # statistics of the batch norms stay as they were.
   before = [v.numpy().copy() for v in trainer.generator.non_trainable_variables]
   assert before   # billion_word_generator has batch norm
-  extras["eval_fn"](trainer, 3)
+  trainer.eval_fn(trainer, 3)
   for v, old in zip(trainer.generator.non_trainable_variables, before):
     np.testing.assert_array_equal(v.numpy(), old)
 

@@ -152,13 +152,13 @@ def tiny_fashion(tmp_path):
 
 
 class FakeTrainer:
-  """What the eval hook uses of repro.train.Trainer: sample(n) -> numpy NHWC in [-1, 1]."""
+  """What the eval hook uses of repro.train.runner.Trainer: eval_samples(n) -> numpy NHWC in [-1, 1]."""
 
   def __init__(self, workdir=None):
     self.workdir = workdir
     self.calls = 0
 
-  def sample(self, n):
+  def eval_samples(self, n):
     self.calls += 1
     return _images(n, seed=11, shape=(28, 28, 1))
 
@@ -194,7 +194,7 @@ def test_fid_eval_fn_for_the_trainer(tiny_fashion, tmp_path):
   assert set(out) == {"fid"} and isinstance(out["fid"], float)
   from repro import data  # pylint: disable=g-import-not-at-top
   real = data.load_array("fashion_mnist", "train", tiny_fashion)
-  fakes = trainer.sample(40)
+  fakes = trainer.eval_samples(40)
   expected = ttur_fid(fake_features((fakes + 1) * 127.5), fake_features(real))
   assert abs(out["fid"] - expected) <= 1e-6 * abs(expected)
   assert eval_fn(trainer, 200)["fid"] == out["fid"]   # same noise, same value
@@ -215,7 +215,7 @@ def test_fid_eval_fn_with_the_fashion_classifier(tiny_fashion, tmp_path):
   ext = eval_fn.extractor
   from repro import data  # pylint: disable=g-import-not-at-top
   real = data.load_array("fashion_mnist", "train", tiny_fashion).astype(np.float32) / 127.5 - 1
-  fakes = FakeTrainer().sample(64)
+  fakes = FakeTrainer().eval_samples(64)
   f_fake = ext(fakes)["features"].astype(np.float64)
   f_real = ext(real)["features"].astype(np.float64)
   # 64 and 64 samples of 128-d features: singular covariances, where scipy's sqrtm is inaccurate, so

@@ -12,25 +12,26 @@ import tensorflow as tf
 
 from repro.errors import DivergenceError, StorageError, UsageError
 from repro.train import checkpoints as ckpt_lib
-from repro.train.config import TrainConfig
+from repro.recipe import make
 from repro.train.objective import WassersteinObjective
-from repro.train.trainer import Trainer, _WorkdirLock
+from repro.train.runner import Trainer, _WorkdirLock
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def small_config(**kw):
-  base = dict(dataset="8gaussians", arch="mlp", model=dict(hidden=(16, 16)), z_dim=2,
+def small_recipe(**kw):
+  base = dict(model=dict(hidden=(16, 16)), objective=("wgan", dict(gp_weight=0.1)), z_dim=2,
               batch_size=32, steps=6, n_critic=2, g_lr=1e-3, d_lr=1e-3, save_every=2,
               eval_every=1000, log_every=1000, seed=3, keep_checkpoints=5)
   base.update(kw)
-  return TrainConfig(**base)
+  return make("test", "8gaussians", "mlp", **base)
 
 
 def trainer(workdir, objective=None, **kw):
+  """A Trainer of the small recipe (its objective: WGAN-GP λ 0.1, unless `objective` is given)."""
   policy = kw.pop("nan_policy", "stop")
-  return Trainer(small_config(**kw), objective or WassersteinObjective(gp_weight=0.1),
-                 str(workdir), deterministic=True, quiet=True, nan_policy=policy)
+  return Trainer(small_recipe(**kw), str(workdir), deterministic=True, quiet=True,
+                 nan_policy=policy, objective=objective)
 
 
 def weights(t):

@@ -152,13 +152,15 @@ def test_dual_objective_and_potential_plan_at_the_sinkhorn_potentials():
 
 def test_pixel_sinkhorn_training_moves_samples_to_the_data(tmp_path):
   from repro.metrics import toy
+  from repro import registry
   from repro.papers import sinkhorn as paper
-  from repro.train.trainer import Trainer
-  config, objective, extras = paper.configure("8gaussians", solver="sinkhorn", space="pixel")
-  assert not objective.trains_critic
-  config = config.replace(steps=100, batch_size=128, log_every=50, eval_every=100,
-                          save_every=100, g_lr=1e-3, model=dict(config.model, hidden=(64, 64)))
-  trainer = Trainer(config, objective, str(tmp_path), quiet=True, **extras)
+  from repro.train.runner import Trainer
+  recipe = paper.recipe("8gaussians", solver="sinkhorn", space="pixel")
+  assert not registry.build_objective(recipe).trains_critic
+  recipe = recipe.replace(steps=100, batch_size=128, log_every=50, save_every=100, **{
+      "eval.every": 100, "g_opt.lr": 1e-3, "model.args.hidden": (64, 64)})
+  trainer = Trainer(recipe, str(tmp_path), quiet=True)
+  assert not trainer.objective.trains_critic
   from repro.data import toy as toy_data
   centers, _ = toy_data.mixture_spec("8gaussians")
   reference = centers[np.random.default_rng(0).integers(0, 8, 2000)]
@@ -172,14 +174,13 @@ def test_pixel_sinkhorn_training_moves_samples_to_the_data(tmp_path):
 
 def test_dual_and_feature_objectives_run_one_step(tmp_path):
   from repro.papers import sinkhorn as paper
-  from repro.train.trainer import Trainer
+  from repro.train.runner import Trainer
   for solver, space in (("dual", "pixel"), ("sinkhorn", "feature")):
-    config, objective, extras = paper.configure("8gaussians", solver=solver, space=space,
-                                                debias=space == "feature", sinkhorn_iters=5)
-    config = config.replace(steps=2, batch_size=32, n_critic=2, log_every=1, eval_every=2,
-                            save_every=2, model=dict(config.model, hidden=(16,)))
-    extras.pop("eval_fn", None)
-    terms = Trainer(config, objective, str(tmp_path / solver), quiet=True, **extras).train()
+    recipe = paper.recipe("8gaussians", solver=solver, space=space, debias=space == "feature",
+                          sinkhorn_iters=5)
+    recipe = recipe.replace(steps=2, batch_size=32, n_critic=2, log_every=1, save_every=2, **{
+        "eval.every": 2, "model.args.hidden": (16,), "eval.metric": "none"})   # no evaluation
+    terms = Trainer(recipe, str(tmp_path / solver), quiet=True).train()
     assert np.isfinite(terms["critic/ot_estimate"]) and np.isfinite(terms["generator/loss"])
 
 
@@ -194,7 +195,7 @@ def test_bad_settings_are_usage_errors(kw, message):
   from repro.errors import UsageError
   from repro.papers import sinkhorn as paper
   with pytest.raises(UsageError, match=message):
-    paper.configure("mnist", **kw)
+    paper.recipe("mnist", **kw)
 
 
 def test_bad_flag_exits_2_with_one_line():

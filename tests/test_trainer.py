@@ -10,19 +10,21 @@ import pytest
 import tensorflow as tf
 
 from repro.errors import UsageError
-from repro.train.config import TrainConfig, n_critic_at
-from repro.train.objective import WassersteinObjective
-from repro.train.trainer import Trainer
+from repro.recipe import Evaluation, Recipe, make, n_critic_at
+from repro.train.runner import Trainer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def small_config(**kw):
-  base = dict(dataset="8gaussians", arch="mlp", model=dict(hidden=(32, 32)), z_dim=2,
-              batch_size=32, steps=6, n_critic=2, g_lr=1e-3, d_lr=1e-3, save_every=3,
-              eval_every=1000, log_every=1000, seed=3)
+GP = ("wgan", dict(gp_weight=0.1))   # WassersteinObjective(gp_weight=0.1)
+
+
+def small_recipe(**kw):
+  base = dict(model=dict(hidden=(32, 32)), objective=GP, z_dim=2, batch_size=32, steps=6,
+              n_critic=2, g_lr=1e-3, d_lr=1e-3, save_every=3, eval_every=1000, log_every=1000,
+              seed=3)
   base.update(kw)
-  return TrainConfig(**base)
+  return make("test", "8gaussians", "mlp", **base)
 
 
 def weights(trainer):
@@ -30,33 +32,30 @@ def weights(trainer):
 
 
 def test_n_critic_schedule_counts():
-  wgan = TrainConfig(n_critic=5, n_critic_schedule="wgan")
+  wgan = Recipe(n_critic=5, n_critic_schedule="wgan")
   counts = [n_critic_at(wgan, s) for s in range(1001)]
   # WassersteinGAN main.py: 100 for the first 25 generator steps and every 500th, else Diters.
   assert counts[:25] == [100] * 25
   assert counts[25:30] == [5] * 5
   assert counts[500] == 100 and counts[1000] == 100 and counts[501] == 5
   assert sum(counts) == 100 * 27 + 5 * (1001 - 27)
-  assert {n_critic_at(TrainConfig(n_critic=3), s) for s in range(600)} == {3}
+  assert {n_critic_at(Recipe(n_critic=3), s) for s in range(600)} == {3}
 
 
-def test_config_rejects_bad_values():
+def test_recipe_rejects_bad_values():
   for bad in (dict(batch_size=0), dict(g_lr=-1.0), dict(d_beta2=1.0), dict(optimizer="sgd"),
               dict(ema_decay=1.0), dict(steps=2.5), dict(jit_compile="yes")):
     with pytest.raises(UsageError):
-      TrainConfig(**bad).validate()
+      make("test", "8gaussians", "mlp", **bad)
 
 
 def test_resume_equals_uninterrupted_run(tmp_path):
-  straight = Trainer(small_config(), WassersteinObjective(gp_weight=0.1), str(tmp_path / "a"),
-                     deterministic=True, quiet=True)
+  straight = Trainer(small_recipe(), str(tmp_path / "a"), deterministic=True, quiet=True)
   straight.train()
-  first = Trainer(small_config(steps=3), WassersteinObjective(gp_weight=0.1), str(tmp_path / "b"),
-                  deterministic=True, quiet=True)
+  first = Trainer(small_recipe(steps=3), str(tmp_path / "b"), deterministic=True, quiet=True)
   first.train()
   del first
-  resumed = Trainer(small_config(), WassersteinObjective(gp_weight=0.1), str(tmp_path / "b"),
-                    deterministic=True, quiet=True)
+  resumed = Trainer(small_recipe(), str(tmp_path / "b"), deterministic=True, quiet=True)
   assert int(resumed.step.numpy()) == 0  # restored inside train()
   resumed.train()
   assert int(resumed.step.numpy()) == 6
@@ -65,17 +64,16 @@ def test_resume_equals_uninterrupted_run(tmp_path):
 
 
 def test_resume_refuses_another_architecture(tmp_path):
-  Trainer(small_config(steps=1), WassersteinObjective(gp_weight=0.1), str(tmp_path),
-          quiet=True).train()
-  with pytest.raises(UsageError, match="another model"):
-    Trainer(small_config(model=dict(hidden=(16,))), WassersteinObjective(gp_weight=0.1),
-            str(tmp_path), quiet=True)
+  Trainer(small_recipe(steps=1), str(tmp_path), quiet=True).train()
+  with pytest.raises(UsageError, match=r"another recipe \(model\.args\.hidden: workdir \[32, 32\], "
+                                        r"now \[16\]\)"):
+    Trainer(small_recipe(model=dict(hidden=(16,))), str(tmp_path), quiet=True)
 
 
 def test_clipping_bounds_every_critic_weight(tmp_path):
   c = 0.01
-  trainer = Trainer(small_config(optimizer="rmsprop", g_lr=5e-2, d_lr=5e-2, steps=4),
-                    WassersteinObjective(clip=c), str(tmp_path), quiet=True)
+  trainer = Trainer(small_recipe(optimizer="rmsprop_torch", objective=("wgan", dict(clip=c)),
+                                 g_lr=5e-2, d_lr=5e-2, steps=4), str(tmp_path), quiet=True)
   trainer.train()
   values = np.concatenate([w.numpy().ravel() for w in trainer.critic.trainable_weights])
   assert np.max(np.abs(values)) <= c + 1e-7
@@ -83,15 +81,13 @@ def test_clipping_bounds_every_critic_weight(tmp_path):
 
 
 def test_one_trace_for_every_n_critic(tmp_path):
-  trainer = Trainer(small_config(n_critic_schedule="wgan", steps=27),
-                    WassersteinObjective(gp_weight=0.1), str(tmp_path), quiet=True)
+  trainer = Trainer(small_recipe(n_critic_schedule="wgan", steps=27), str(tmp_path), quiet=True)
   trainer.train()
-  assert trainer._train_step.experimental_get_tracing_count() == 1
+  assert trainer._traced_step.experimental_get_tracing_count() == 1
 
 
 def test_ema_tracks_generator(tmp_path):
-  trainer = Trainer(small_config(ema_decay=0.5, ema_start=2, steps=4),
-                    WassersteinObjective(gp_weight=0.1), str(tmp_path), quiet=True)
+  trainer = Trainer(small_recipe(ema_decay=0.5, ema_start=2, steps=4), str(tmp_path), quiet=True)
   before = [w.numpy() for w in trainer.generator.weights]
   trainer.train()
   after = [w.numpy() for w in trainer.generator.weights]
@@ -105,15 +101,14 @@ def test_ema_tracks_generator(tmp_path):
 
 
 def test_outputs_of_a_run(tmp_path):
-  from repro.papers.evaluation import mixture_eval_fn
-  trainer = Trainer(small_config(steps=4, eval_every=2, log_every=2),
-                    WassersteinObjective(gp_weight=0.1), str(tmp_path), quiet=True,
-                    eval_fn=mixture_eval_fn("8gaussians", n=200))
+  coverage = Evaluation(metric="mode_coverage", every=2, n_samples=200)
+  trainer = Trainer(small_recipe(steps=4, evaluation=coverage, log_every=2), str(tmp_path),
+                    quiet=True)
   trainer.train()
   assert sorted(os.listdir(tmp_path / "samples")) == ["step_0000002.png", "step_0000004.png"]
   assert glob.glob(str(tmp_path / "tensorboard" / "events.out.tfevents.*"))
   assert tf.train.latest_checkpoint(str(tmp_path / "checkpoints")).endswith("-4")
-  assert json.loads((tmp_path / "config.json").read_text())["arch"] == "mlp"
+  assert json.loads((tmp_path / "recipe.json").read_text())["model"]["arch"] == "mlp"
   lines = [json.loads(l) for l in (tmp_path / "eval.jsonl").read_text().splitlines()]
   assert [l["step"] for l in lines] == [2, 4]
   assert 0 <= lines[-1]["modes_covered"] <= 8 and 0 <= lines[-1]["hq_fraction"] <= 1
@@ -121,8 +116,8 @@ def test_outputs_of_a_run(tmp_path):
 
 def test_nan_raises_divergence_and_keeps_last_checkpoint(tmp_path):
   from repro.errors import DivergenceError
-  trainer = Trainer(small_config(steps=6, save_every=2, g_lr=1e30, d_lr=1e30),
-                    WassersteinObjective(gp_weight=0.1), str(tmp_path), quiet=True)
+  trainer = Trainer(small_recipe(steps=6, save_every=2, g_lr=1e30, d_lr=1e30), str(tmp_path),
+                    quiet=True)
   with pytest.raises(DivergenceError, match="non-finite"):
     trainer.train()
 
@@ -136,9 +131,9 @@ def test_wgan_gp_moves_8gaussians_samples_onto_modes(tmp_path):
   from repro.data import toy
   from repro.metrics.toy import mode_coverage
   centers, std = toy.mixture_spec("8gaussians")
-  config = small_config(model=dict(hidden=(128, 128, 128)), batch_size=256, steps=800,
+  recipe = small_recipe(model=dict(hidden=(128, 128, 128)), batch_size=256, steps=800,
                         n_critic=5, g_lr=1e-3, d_lr=1e-3, seed=0, save_every=1000)
-  trainer = Trainer(config, WassersteinObjective(gp_weight=0.1), str(tmp_path), quiet=True)
+  trainer = Trainer(recipe, str(tmp_path), quiet=True)
   before = mode_coverage(trainer.sample(2000), centers, std)
   trainer.train()
   after = mode_coverage(trainer.sample(2000), centers, std)
@@ -148,19 +143,16 @@ def test_wgan_gp_moves_8gaussians_samples_onto_modes(tmp_path):
 
 
 def test_jit_compile_runs_the_whole_step_in_xla_and_resumes(tmp_path):
-  """TrainConfig.jit_compile: the step's updates run as one XLA computation (one trace for the
+  """Recipe.jit_compile: the step's updates run as one XLA computation (one trace for the
   constant n_critic), and 3 steps + restart + 3 steps equal 6 steps under XLA too. (XLA draws
   other random numbers than the TensorFlow kernels, so XLA and graph runs differ.)"""
-  straight = Trainer(small_config(jit_compile=True), WassersteinObjective(gp_weight=0.1),
-                     str(tmp_path / "a"), quiet=True)
+  straight = Trainer(small_recipe(jit_compile=True), str(tmp_path / "a"), quiet=True)
   straight.train()
-  first = Trainer(small_config(steps=3, jit_compile=True), WassersteinObjective(gp_weight=0.1),
-                  str(tmp_path / "b"), quiet=True)
+  first = Trainer(small_recipe(steps=3, jit_compile=True), str(tmp_path / "b"), quiet=True)
   first.train()
-  assert list(first._jit_steps) == [2] and first._train_step.experimental_get_tracing_count() == 1
+  assert list(first._jit_steps) == [2] and first._traced_step.experimental_get_tracing_count() == 1
   del first
-  resumed = Trainer(small_config(jit_compile=True), WassersteinObjective(gp_weight=0.1),
-                    str(tmp_path / "b"), quiet=True)
+  resumed = Trainer(small_recipe(jit_compile=True), str(tmp_path / "b"), quiet=True)
   resumed.train()
   assert int(resumed.step.numpy()) == 6
   for a, b in zip(weights(straight), weights(resumed)):

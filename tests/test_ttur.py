@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from repro import registry
 from repro.errors import UsageError
 from repro.losses import ttur as losses
 from repro.papers import ttur
@@ -111,24 +112,24 @@ def test_saddle_main_writes_outputs(tmp_path):
     ("wgan_gp", "lsun_bedroom", False, 1e-4, 1e-4, 5),
 ])
 def test_table1_settings(model, dataset, ttur_on, d_lr, g_lr, n_critic):
-  config, objective, _ = ttur.configure(dataset, model=model, ttur=ttur_on, fid="off")
-  assert (config.d_lr, config.g_lr, config.n_critic) == (d_lr, g_lr, n_critic)
-  assert config.batch_size == 64
+  r = ttur.recipe(dataset, model=model, ttur=ttur_on, fid="off")
+  assert (r.d_opt.lr, r.g_opt.lr, r.n_critic) == (d_lr, g_lr, n_critic)
+  assert r.batch_size == 64
+  objective = registry.build_objective(r)
   if model == "dcgan":
-    assert (config.arch, config.z_dim, config.z_dist, config.d_beta1) == ("dcgan_tf", 100,
-                                                                          "uniform", 0.5)
+    assert (r.model.arch, r.z_dim, r.z_dist, r.d_opt.beta1) == ("dcgan_tf", 100, "uniform", 0.5)
     assert objective.name == "gan"
   else:
-    assert (config.arch, config.z_dim, config.z_dist) == ("resnet_good", 128, "normal")
-    assert (config.d_beta1, config.d_beta2) == (0.0, 0.9) and objective.gp_weight == 10.0
-    assert config.model["width"] == (32 if dataset == "cifar10" else 64)
+    assert (r.model.arch, r.z_dim, r.z_dist) == ("resnet_good", 128, "normal")
+    assert (r.d_opt.beta1, r.d_opt.beta2) == (0.0, 0.9) and objective.gp_weight == 10.0
+    assert r.model.args["width"] == (32 if dataset == "cifar10" else 64)
 
 
 def test_unsupported_combinations_are_usage_errors():
   with pytest.raises(UsageError, match="no wgan_gp setting"):
-    ttur.configure("celeb_a", model="wgan_gp", fid="off")
+    ttur.recipe("celeb_a", model="wgan_gp", fid="off")
   with pytest.raises(UsageError, match="--model"):
-    ttur.configure("cifar10", model="began", fid="off")
+    ttur.recipe("cifar10", model="began", fid="off")
 
 
 def test_dcgan_tf_nets_follow_conv_out_size_same():
@@ -148,33 +149,33 @@ def test_dcgan_tf_nets_follow_conv_out_size_same():
   assert float(tf.reduce_max(tf.abs(layer(x) - ref))) < 1e-5
 
 
-def _train(config, objective, workdir, extras=None):
-  from repro.train.trainer import Trainer
-  trainer = Trainer(config, objective, workdir, quiet=True, **(extras or {}))
-  return trainer
+def _train(recipe, workdir):
+  from repro.train.runner import Trainer
+  return Trainer(recipe, workdir, quiet=True)
 
 
 def test_two_time_scale_wgan_gp_learns_8gaussians(tmp_path):
-  config, objective, _ = ttur.configure("8gaussians", model="wgan_gp", fid="off")
-  assert (config.d_lr, config.g_lr, config.n_critic) == (3e-4, 1e-4, 1)
+  r = ttur.recipe("8gaussians", model="wgan_gp", fid="off")
+  assert (r.d_opt.lr, r.g_opt.lr, r.n_critic) == (3e-4, 1e-4, 1)
   # A short run: the two time scales kept (d_lr = 3 g_lr), both 3.3x faster, decayed to 0.
-  config = config.replace(model=dict(hidden=(128, 128, 128)), steps=1000, log_every=1000,
-                          eval_every=1000, save_every=1000, d_lr=1e-3, g_lr=1e-3 / 3,
-                          lr_decay="linear", seed=0)
-  before, after = toy_runs.coverage_before_and_after(config, objective, tmp_path)
+  r = r.replace(steps=1000, log_every=1000, save_every=1000, seed=0, **{
+      "model.args": dict(hidden=(128, 128, 128)), "eval.every": 1000, "d_opt.lr": 1e-3,
+      "g_opt.lr": 1e-3 / 3, "d_opt.schedule": "linear", "g_opt.schedule": "linear"})
+  before, after = toy_runs.coverage_before_and_after(r, tmp_path)
   assert after.high_quality_fraction > before.high_quality_fraction + 0.25
   assert after.modes_covered >= before.modes_covered + 5
 
 
-def test_fid_during_training_keeps_best_and_curve(tmp_path):
+def test_fid_during_training_keeps_best_and_curve(tmp_path, monkeypatch):
   # Hermetic: the fake extractor, a tiny DCGAN, 200 samples per evaluation.
-  config, objective, _ = ttur.configure("fashion_mnist", fid="off")
-  config = config.replace(arch="dcgan", model=dict(width=8, g_norm="batch", d_norm="none"),
-                          batch_size=16, steps=4, eval_every=2, save_every=4, log_every=4)
-  extras = ttur.fid_extras("fashion_mnist", 200, mode="on", extractor="fake",
-                           cache_dir=str(tmp_path / "cache"))
-  assert extras["best_metric"] == ("fid", "min")
-  trainer = _train(config, objective, str(tmp_path), extras)
+  monkeypatch.setenv("REPRO_CACHE_DIR", str(tmp_path / "cache"))
+  recipe = ttur.recipe("fashion_mnist", fid="on", fid_samples=200, fid_extractor="fake",
+                       batch_size=16, steps=4, eval_every=2, save_every=4, log_every=4)
+  recipe = recipe.replace(**{"model.arch": "dcgan",
+                          "model.args": dict(width=8, g_norm="batch", d_norm="none")})
+  assert (recipe.eval.metric, recipe.eval.best, recipe.eval.best_mode) == ("fid", "fid", "min")
+  trainer = _train(recipe, str(tmp_path))
+  assert trainer.best_metric == ("fid", "min")
   trainer.train()
   rows = [json.loads(line) for line in open(tmp_path / "eval.jsonl")]
   assert [r["step"] for r in rows] == [2, 4] and all(np.isfinite(r["fid"]) for r in rows)
@@ -184,12 +185,16 @@ def test_fid_during_training_keeps_best_and_curve(tmp_path):
   assert protocol["n_fake"] == 200 and protocol["extractor"]["name"] == "fake"
 
 
-def test_fid_auto_without_weights_is_off_and_on_fails(tmp_path):
+def test_fid_auto_without_weights_is_off_and_on_fails(tmp_path, capsys):
   from repro.errors import DataUnavailableError
   missing = str(tmp_path / "none.pb")
-  assert ttur.fid_extras("cifar10", 10, mode="auto", inception_graph=missing, quiet=True) == {}
+  auto = ttur.recipe("cifar10", fid="auto", fid_samples=10, inception_graph=missing)
+  assert auto.eval.metric == "fid"
+  assert registry.EVALUATORS.build(auto.eval.metric, auto).fn is None
+  assert "FID off (--fid=auto)" in capsys.readouterr().out
+  on = ttur.recipe("cifar10", fid="on", fid_samples=10, inception_graph=missing)
   with pytest.raises(DataUnavailableError):
-    ttur.fid_extras("cifar10", 10, mode="on", inception_graph=missing)
+    registry.EVALUATORS.build(on.eval.metric, on)
 
 
 def test_cli_bad_flags_exit_2():

@@ -64,3 +64,21 @@ def test_objective_rejects_both_or_neither():
     WassersteinObjective()
   with pytest.raises(ValueError):
     WassersteinObjective(clip=0.01, gp_weight=10.0)
+
+
+def test_gradient_norm_scale_penalises_the_official_pixel_space():
+  """gan_mnist.py's critic sees [0, 1] pixels; the suite's D(x) = D01((x + 1) / 2) on [-1, 1] data
+  has half the input gradient, and norm_scale=2 gives back the official penalty exactly."""
+  import tensorflow as tf
+  from repro.losses import wgan
+  w = tf.constant([[0.3], [-1.2], [0.5]])
+  d01 = lambda x, training=True: tf.matmul(tf.square(x), w)   # a smooth critic on [0, 1] pixels
+  d = lambda x, training=True: d01((x + 1.0) / 2.0)          # the same critic on [-1, 1] data
+  real = tf.constant([[0.2, -0.4, 0.9], [-1.0, 0.1, 0.3]])
+  fake = tf.constant([[-0.5, 0.6, 0.0], [0.8, -0.2, -0.7]])
+  alpha = tf.constant([0.25, 0.6])
+  official = wgan.gradient_penalty(d01, (real + 1) / 2, (fake + 1) / 2, alpha=alpha, epsilon=0.0)
+  ours = wgan.gradient_penalty(d, real, fake, alpha=alpha, epsilon=0.0, norm_scale=2.0)
+  unscaled = wgan.gradient_penalty(d, real, fake, alpha=alpha, epsilon=0.0)
+  assert abs(float(ours) - float(official)) < 1e-6
+  assert abs(float(unscaled) - float(official)) > 1e-3

@@ -14,21 +14,34 @@ class DatasetInfo:
   kind: str               # "image", "points" or "text" (one-hot characters, repro/data/text.py)
   tfds_name: str = ""     # tfds builder name, "" for generated sets
   num_classes: int = 0
+  # Examples per split: "train" (tfds's train split), "all" (every image of the set, as the
+  # DCGAN-tensorflow loaders glob a folder of CelebA); generated and text sets have none.
+  sizes: tuple = ()
+  family: str = ""        # generated sets: "gan_toy" (improved_wgan_training gan_toy.py), "fwgan"
+
+  def size(self, split="train"):
+    sizes = dict(self.sizes)
+    if split not in sizes:
+      raise UsageError(f"{self.name} has no recorded size for split {split!r}")
+    return sizes[split]
 
 
 DATASETS = {
-    "cifar10": DatasetInfo("cifar10", (32, 32, 3), "image", "cifar10", 10),
-    "celeb_a": DatasetInfo("celeb_a", (64, 64, 3), "image", "celeb_a"),
-    "lsun_bedroom": DatasetInfo("lsun_bedroom", (64, 64, 3), "image", "lsun/bedroom"),
-    "svhn": DatasetInfo("svhn", (32, 32, 3), "image", "svhn_cropped", 10),
-    "mnist": DatasetInfo("mnist", (28, 28, 1), "image", "mnist", 10),
-    "fashion_mnist": DatasetInfo("fashion_mnist", (28, 28, 1), "image", "fashion_mnist", 10),
-    "8gaussians": DatasetInfo("8gaussians", (2,), "points"),
-    "25gaussians": DatasetInfo("25gaussians", (2,), "points"),
-    "swissroll": DatasetInfo("swissroll", (2,), "points"),
+    "cifar10": DatasetInfo("cifar10", (32, 32, 3), "image", "cifar10", 10, (("train", 50000),)),
+    "celeb_a": DatasetInfo("celeb_a", (64, 64, 3), "image", "celeb_a",
+                           sizes=(("train", 162770), ("all", 202599))),
+    "lsun_bedroom": DatasetInfo("lsun_bedroom", (64, 64, 3), "image", "lsun/bedroom",
+                                sizes=(("train", 3033042),)),
+    "svhn": DatasetInfo("svhn", (32, 32, 3), "image", "svhn_cropped", 10, (("train", 73257),)),
+    "mnist": DatasetInfo("mnist", (28, 28, 1), "image", "mnist", 10, (("train", 60000),)),
+    "fashion_mnist": DatasetInfo("fashion_mnist", (28, 28, 1), "image", "fashion_mnist", 10,
+                                 (("train", 60000),)),
 }
+DATASETS.update({name: DatasetInfo(name, (2,), "points", family="gan_toy")
+                 for name in ("8gaussians", "25gaussians", "swissroll")})
+MIXTURES = ("8gaussians", "25gaussians")   # the Gaussian mixtures (repro.data.toy.mixture_spec)
 # KL-WGAN's six 2-D sets (ermongroup/f-wgan synthetic/datasets.py): repro/data/fwgan_synthetic.py.
-DATASETS.update({name: DatasetInfo(name, (2,), "points")
+DATASETS.update({name: DatasetInfo(name, (2,), "points", family="fwgan")
                  for name in ("mog", "banana", "ring", "square", "cosine", "funnel")})
 
 # Character-level text for the language GANs: shape (SEQ_LEN, vocabulary size); the vocabulary comes
@@ -37,6 +50,13 @@ DATASETS.update({
     "lm1b": DatasetInfo("lm1b", (32, None), "text", "lm1b"),
     "text": DatasetInfo("text", (32, None), "text"),
 })
+
+
+def names(kind=None, family=None):
+  """Dataset names of a kind ("image", "points", "text") and/or family ("gan_toy", "fwgan")."""
+  return tuple(n for n, info in DATASETS.items()
+               if (kind is None or info.kind == kind) and (family is None or info.family == family))
+
 
 # DCGAN-tensorflow (the base of TTUR's DCGAN_FID_batched, also used by Coulomb GAN and FOGAN) crops
 # CelebA to the central 108x108 and resizes to 64x64 (`--input_height=108 --crop`).

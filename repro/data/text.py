@@ -194,12 +194,12 @@ def _load_corpus(dataset, text_file, seq_len, max_lines, max_vocab, data_dir, do
   return build_corpus(lines, seq_len, max_vocab, source)
 
 
-def corpus_for(config):
-  """The Corpus of a TrainConfig (dataset "lm1b" or "text", options in `config.text`)."""
-  t = dict(config.text or {})
-  return load_corpus(config.dataset, t.get("file", ""), t.get("seq_len", SEQ_LEN),
+def corpus_for(recipe):
+  """The Corpus of a recipe (dataset "lm1b" or "text", options in `recipe.data.text`)."""
+  t, d = dict(recipe.data.text or {}), recipe.data
+  return load_corpus(recipe.dataset, t.get("file", ""), t.get("seq_len", SEQ_LEN),
                      t.get("max_lines", MAX_LINES), t.get("max_vocab", MAX_VOCAB),
-                     config.data_dir or None, config.download)
+                     d.data_dir or None, d.download)
 
 
 def write_lines(path, lines):

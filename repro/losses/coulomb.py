@@ -24,15 +24,12 @@ values up to float rounding, with memory O(n²) instead of O(n² · dims) (64x64
 
 import tensorflow as tf
 
-
-def _flatten(x):
-  x = tf.convert_to_tensor(x)
-  return tf.reshape(x, [tf.shape(x)[0], -1])
+from repro.losses import common
 
 
 def squared_distances(a, b):
   """[n_a, n_b] squared Euclidean distances between the flattened rows of a and b."""
-  a, b = _flatten(a), _flatten(b)
+  a, b = common.rows(a), common.rows(b)
   aa = tf.reduce_sum(tf.square(a), axis=1)[:, None]
   bb = tf.reduce_sum(tf.square(b), axis=1)[None, :]
   return tf.maximum(aa + bb - 2.0 * tf.matmul(a, b, transpose_b=True), 0.0)

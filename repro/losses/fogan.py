@@ -25,30 +25,21 @@ would give a NaN gradient there), and the slope targets use pairwise distances f
 
 import tensorflow as tf
 
+from repro.losses import common
+
 MIN_DISTANCE = 1e-8     # model.py L217: `tf.less(bot, 10e-9 ...)`, i.e. 1e-8
 SLOPE_EPSILON = 1e-6    # model.py L236: `l2norm(map_input_difference) + 10e-7`, i.e. 1e-6
 ALPHA_MAX = 0.01        # model.py L177-181: alpha ~ U[0, 0.01]
 
 
-def _flat(x):
-  x = tf.convert_to_tensor(x)
-  return tf.reshape(x, [tf.shape(x)[0], -1])
-
-
-def _vector(f):
-  return tf.reshape(tf.convert_to_tensor(f), [-1])
-
-
-def interpolate(real, fake, alpha):
+def interpolates(real, fake, alpha):
   """x' = α·x + (1 − α)·G(z) with one α per example (model.py L182)."""
-  real = tf.convert_to_tensor(real)
-  alpha = tf.reshape(tf.cast(alpha, real.dtype), [-1] + [1] * (len(real.shape) - 1))
-  return alpha * real + (1.0 - alpha) * fake
+  return common.interpolate(fake, real, alpha)
 
 
 def _pair_terms(x_real, x_interp, f_real, f_interp, min_distance):
-  top = _vector(f_real) - _vector(f_interp)
-  bot = tf.norm(_flat(x_real) - _flat(x_interp), axis=1)
+  top = common.scores(f_real) - common.scores(f_interp)
+  bot = tf.norm(common.rows(x_real) - common.rows(x_interp), axis=1)
   keep = bot >= min_distance
   safe_bot = tf.where(keep, bot, tf.ones_like(bot))
   return top, safe_bot, keep
@@ -72,10 +63,10 @@ def slope_targets(x_real, x_interp, f_real, f_interp, epsilon=SLOPE_EPSILON):
   s_i = max(0, ‖mean_j (x_j − x'_i) w_ji‖ / mean_j 1/n_ji) with n_ji = ‖x_j − x'_i‖ + ε and
   w_ji = (f(x_j) − f(x'_i)) / n_ji³. Uses mean_j (x_j − x'_i) w_ji = (Wᵀ X)_i / n − x'_i mean_j w_ji.
   """
-  x = tf.stop_gradient(_flat(x_real))
-  xp = tf.stop_gradient(_flat(x_interp))
-  f = tf.stop_gradient(_vector(f_real))
-  fp = tf.stop_gradient(_vector(f_interp))
+  x = tf.stop_gradient(common.rows(x_real))
+  xp = tf.stop_gradient(common.rows(x_interp))
+  f = tf.stop_gradient(common.scores(f_real))
+  fp = tf.stop_gradient(common.scores(f_interp))
   n_real = tf.cast(tf.shape(x)[0], x.dtype)
   sq = (tf.reduce_sum(tf.square(x), axis=1)[:, None] + tf.reduce_sum(tf.square(xp), axis=1)[None, :]
         - 2.0 * tf.matmul(x, xp, transpose_b=True))
@@ -91,17 +82,6 @@ def slope_targets(x_real, x_interp, f_real, f_interp, epsilon=SLOPE_EPSILON):
 def constant_slope_target(lipschitz_weight):
   """s = 1 / (2 λ_L), the target without `calculate_slope` (model.py L265)."""
   return 1.0 / (2.0 * lipschitz_weight)
-
-
-def critic_with_gradient_norms(critic, x, training=True):
-  """(f(x) [n], ‖∇_x f(x)‖ [n]) from one forward pass; differentiable w.r.t. the critic and x."""
-  x = tf.convert_to_tensor(x)
-  with tf.GradientTape() as tape:
-    tape.watch(x)
-    f = critic(x, training=training)
-  grads = tape.gradient(f, x)
-  axes = list(range(1, len(grads.shape)))
-  return _vector(f), tf.sqrt(tf.reduce_sum(tf.square(grads), axis=axes))
 
 
 def gradient_penalty(gradient_norms, target):

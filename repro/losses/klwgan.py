@@ -16,18 +16,12 @@ import math
 
 import tensorflow as tf
 
-
-def _scores(d):
-  """[n] or [n, 1] critic outputs -> [n] float tensor."""
-  d = tf.convert_to_tensor(d)
-  if d.shape.rank == 2:
-    d = d[:, 0]
-  return d
+from repro.losses import common
 
 
 def importance_weights(d_fake, temperature=1.0):
   """r = n · softmax(D(x̃)/T) over the generated batch, shape [n] (f-wgan `get_kl_ratio`)."""
-  v = _scores(d_fake) / temperature
+  v = common.scores(d_fake) / temperature
   n = tf.cast(tf.shape(v)[0], v.dtype)
   return tf.exp(v - (tf.reduce_logsumexp(v) - tf.math.log(n)))
 
@@ -40,15 +34,15 @@ def discriminator_loss(d_real, d_fake, temperature=1.0):
 
 def discriminator_loss_terms(d_real, d_fake, temperature=1.0):
   """(mean relu(1 - D(x)), mean relu(1 + r · D(x̃))), as f-wgan returns them."""
-  d_fake = _scores(d_fake)
+  d_fake = common.scores(d_fake)
   weighted = importance_weights(d_fake, temperature) * d_fake
-  return (tf.reduce_mean(tf.nn.relu(1.0 - _scores(d_real))),
+  return (tf.reduce_mean(tf.nn.relu(1.0 - common.scores(d_real))),
           tf.reduce_mean(tf.nn.relu(1.0 + weighted)))
 
 
 def generator_loss(d_fake, temperature=1.0):
   """-mean r · D(x̃) (f-wgan `loss_kl_gen`)."""
-  d_fake = _scores(d_fake)
+  d_fake = common.scores(d_fake)
   return -tf.reduce_mean(importance_weights(d_fake, temperature) * d_fake)
 
 
@@ -60,13 +54,13 @@ def hinge_discriminator_loss(d_real, d_fake):
 
 def hinge_discriminator_loss_terms(d_real, d_fake):
   """(mean relu(1 - D(x)), mean relu(1 + D(x̃)))."""
-  return (tf.reduce_mean(tf.nn.relu(1.0 - _scores(d_real))),
-          tf.reduce_mean(tf.nn.relu(1.0 + _scores(d_fake))))
+  return (tf.reduce_mean(tf.nn.relu(1.0 - common.scores(d_real))),
+          tf.reduce_mean(tf.nn.relu(1.0 + common.scores(d_fake))))
 
 
 def hinge_generator_loss(d_fake):
   """-mean D(x̃) (f-wgan `loss_hinge_gen`)."""
-  return -tf.reduce_mean(_scores(d_fake))
+  return -tf.reduce_mean(common.scores(d_fake))
 
 
 def kl_divergence_estimate(d_real, d_fake):
@@ -78,18 +72,18 @@ def kl_divergence_estimate(d_real, d_fake):
   entropy term by mean exp(D(x̃)) is the official code's and kept as is.) Its sign is what the
   paper's divergence curves count ("epochs with estimated divergence < 0").
   """
-  d_fake = _scores(d_fake)
+  d_fake = common.scores(d_fake)
   n = tf.cast(tf.shape(d_fake)[0], d_fake.dtype)
   r = importance_weights(d_fake)
   log_r = d_fake - tf.reduce_logsumexp(d_fake) + tf.math.log(n)
   norm = tf.reduce_mean(tf.exp(d_fake))
-  return (tf.reduce_mean(_scores(d_real)) - tf.reduce_mean(r * d_fake) +
+  return (tf.reduce_mean(common.scores(d_real)) - tf.reduce_mean(r * d_fake) +
           tf.reduce_mean(r * log_r) / norm)
 
 
 def hinge_divergence_estimate(d_real, d_fake):
   """mean D(x) - mean D(x̃), what `kl_wgan.py` logs for the hinge baseline."""
-  return tf.reduce_mean(_scores(d_real)) - tf.reduce_mean(_scores(d_fake))
+  return tf.reduce_mean(common.scores(d_real)) - tf.reduce_mean(common.scores(d_fake))
 
 
 def parse_loss_type(loss_type):

@@ -36,6 +36,8 @@ import collections
 import numpy as np
 import tensorflow as tf
 
+from repro.losses import common
+
 COSTS = ("sqeuclidean", "euclidean")
 
 OTResult = collections.namedtuple(
@@ -55,13 +57,6 @@ def _as(value, dtype):
   return tf.constant(value, dtype)
 
 
-def _flatten(x):
-  x = tf.convert_to_tensor(x)
-  if x.shape.rank == 1:
-    return x[:, None]
-  return tf.reshape(x, [tf.shape(x)[0], -1])
-
-
 def cost_matrix(x, y, cost="sqeuclidean", scale=1.0):
   """C_ij = ‖x_i - y_j‖² / scale ("sqeuclidean") or ‖x_i - y_j‖ / scale ("euclidean").
 
@@ -70,7 +65,7 @@ def cost_matrix(x, y, cost="sqeuclidean", scale=1.0):
   """
   if cost not in COSTS:
     raise ValueError(f"unknown cost {cost!r}; use one of {', '.join(COSTS)}")
-  x, y = _flatten(x), _flatten(y)
+  x, y = common.rows(x), common.rows(y)
   y = tf.cast(y, x.dtype)
   sq = (tf.reduce_sum(tf.square(x), 1)[:, None] + tf.reduce_sum(tf.square(y), 1)[None, :] -
         2.0 * tf.matmul(x, y, transpose_b=True))
@@ -233,7 +228,7 @@ def dual_objective(phi_x, psi_y, cost, epsilon):
   (uniform empirical weights; the expectation over μ⊗ν is the mean over all n·m pairs, computed
   as ε·exp(LSE - log nm) for stability). Equals W_ε at the optimal potentials.
   """
-  phi_x, psi_y = _scores(phi_x), _scores(psi_y)
+  phi_x, psi_y = common.scores(phi_x), common.scores(psi_y)
   eps = _as(epsilon, phi_x.dtype)
   z = (phi_x[:, None] + psi_y[None, :] - cost) / eps
   nm = tf.cast(tf.size(z), z.dtype)
@@ -243,7 +238,7 @@ def dual_objective(phi_x, psi_y, cost, epsilon):
 
 def potential_plan(phi_x, psi_y, cost, epsilon):
   """exp((φ(x_i) + ψ(y_j) - C_ij)/ε): the density of the plan w.r.t. μ⊗ν (≈ n·m·π_ij)."""
-  phi_x, psi_y = _scores(phi_x), _scores(psi_y)
+  phi_x, psi_y = common.scores(phi_x), common.scores(psi_y)
   return tf.exp((phi_x[:, None] + psi_y[None, :] - cost) / _as(epsilon, phi_x.dtype))
 
 
@@ -255,10 +250,3 @@ def potential_transport_loss(phi_x, psi_y, cost, epsilon):
   """
   weights = tf.stop_gradient(potential_plan(phi_x, psi_y, tf.stop_gradient(cost), epsilon))
   return tf.reduce_mean(weights * cost)
-
-
-def _scores(d):
-  d = tf.convert_to_tensor(d)
-  if d.shape.rank == 2:
-    d = d[:, 0]
-  return d

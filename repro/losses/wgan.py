@@ -8,6 +8,8 @@ is the negated critic loss, mean D(real) - mean D(fake) (WassersteinGAN's README
 
 import tensorflow as tf
 
+from repro.losses import common
+
 
 def discriminator_loss(d_real, d_fake):
   """mean D(x̃) - mean D(x): the critic loss, without the penalty."""
@@ -24,13 +26,8 @@ def wasserstein_estimate(d_real, d_fake):
   return tf.reduce_mean(d_real) - tf.reduce_mean(d_fake)
 
 
-def interpolate(real, fake, alpha):
-  """x̂ = x + α (x̃ - x) with one α per example (improved_wgan_training's `interpolates`)."""
-  alpha = tf.reshape(tf.cast(alpha, real.dtype), [-1] + [1] * (len(real.shape) - 1))
-  return real + alpha * (fake - real)
-
-
-def gradient_penalty(critic, real, fake, alpha=None, epsilon=1e-10, seed=None, training=True):
+def gradient_penalty(critic, real, fake, alpha=None, epsilon=1e-10, seed=None, training=True,
+                     norm_scale=1.0):
   """Unweighted WGAN-GP penalty mean_i (‖∇_x̂ D(x̂_i)‖₂ - 1)², λ is applied by the objective.
 
   Args:
@@ -39,18 +36,20 @@ def gradient_penalty(critic, real, fake, alpha=None, epsilon=1e-10, seed=None, t
     alpha: [batch] interpolation coefficients; drawn from U[0, 1] (per example) when None,
       statelessly from `seed` if given.
     epsilon: added inside the square root so the gradient of the norm is finite at 0 (TF-GAN).
+    norm_scale: multiplies the gradient norm: the inverse slope of a linear map from the data's
+      space to the space the official critic's penalty differentiates in (gan_mnist.py penalises
+      in [0, 1] pixels: with [-1, 1] data, 2).
   """
   if alpha is None:
     batch = tf.shape(real)[0:1]
     alpha = (tf.random.stateless_uniform(batch, seed) if seed is not None
              else tf.random.uniform(batch))
-  x_hat = interpolate(real, tf.stop_gradient(fake), alpha)
-  with tf.GradientTape() as tape:
-    tape.watch(x_hat)
-    scores = critic(x_hat, training=training)
-  grads = tape.gradient(scores, x_hat)
-  axes = list(range(1, len(grads.shape)))
-  norms = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=axes) + epsilon)
+  x_hat = common.interpolate(real, tf.stop_gradient(fake), alpha)
+  if norm_scale == 1.0:
+    _, norms = common.critic_with_gradient_norms(critic, x_hat, training, epsilon)
+  else:   # sqrt(‖s g‖² + ε), ε where the official penalty has it
+    _, norms = common.critic_with_gradient_norms(critic, x_hat, training, epsilon / norm_scale ** 2)
+    norms = norms * norm_scale
   return tf.reduce_mean(tf.square(norms - 1.0))
 
 

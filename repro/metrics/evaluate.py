@@ -367,7 +367,7 @@ def fid_eval_fn(dataset, extractor="fashion_mnist_cnn", n=10000, split="train", 
                 extractor_kwargs=None, stats=None):
   """The trainer's eval hook: returns ``eval_fn(trainer, step) -> {"fid": value}``.
 
-  Each call draws ``trainer.sample(n)`` (numpy NHWC in [-1, 1]) once and compares it with the
+  Each call draws ``trainer.eval_samples(n)`` (numpy NHWC in [-1, 1]) once and compares it with the
   reference: the statistics file `stats` if given, else `split` of `dataset` (its first `n_real`
   images, default all), whose statistics are computed on the first call, cached on disk (see
   ``cached_dataset_statistics``) and kept in memory. The extractor is built here, so missing
@@ -391,7 +391,7 @@ def fid_eval_fn(dataset, extractor="fashion_mnist_cnn", n=10000, split="train", 
     if "reference" not in cached:
       cached["reference"] = reference_statistics(reference, extractor, quantize, batch_size,
                                                  cache_dir=cache_dir)
-    samples = np.asarray(trainer.sample(int(n)))
+    samples = np.asarray(trainer.eval_samples(int(n)))
     result = evaluate_samples(samples, cached["reference"], extractor, batch_size=batch_size,
                               quantize=quantize)
     eval_fn.last_result = result
@@ -402,5 +402,30 @@ def fid_eval_fn(dataset, extractor="fashion_mnist_cnn", n=10000, split="train", 
     return {"fid": result.fid}
 
   eval_fn.last_result = None
+  eval_fn.extractor = extractor
+  return eval_fn
+
+
+def inception_score_eval_fn(extractor="inception_2015", n=1000, quantize="truncate", splits=10,
+                            batch_size=None, extractor_kwargs=None):
+  """The trainer's eval hook for the Inception Score: ``eval_fn(trainer, step) ->
+  {"inception_score": mean, "inception_score_std": std}`` of ``trainer.eval_samples(n)`` over
+  `splits` chunks (improved_wgan_training gan_cifar.py: 10 x 100 samples, int32-truncated pixels,
+  tflib.inception_score's 10 splits). The extractor is built here, so a missing graph fails
+  before training starts."""
+  if int(n) < int(splits):
+    raise UsageError(f"the Inception Score needs at least {splits} samples, got {n}")
+  extractor = get_extractor(extractor, **(extractor_kwargs or {}))
+  if extractor.num_classes is None:
+    raise UsageError(f"extractor {extractor.name} has no logits: no Inception Score")
+
+  def eval_fn(trainer, step):
+    del step
+    samples = _as_batch(np.asarray(trainer.eval_samples(int(n))), "generated samples")
+    logits = extractor(images_lib.to_extractor_range(samples, extractor.input_spec, quantize),
+                       batch_size=batch_size)["logits"]
+    mean, std = inception_score_fn(logits, splits)
+    return {"inception_score": mean, "inception_score_std": std}
+
   eval_fn.extractor = extractor
   return eval_fn

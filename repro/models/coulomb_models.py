@@ -100,3 +100,11 @@ def coulomb_critic(image_size=64, channels=3, width=64, layers=4, l2=0.0):
     filters *= 2
   x = keras.layers.Flatten()(x)
   return keras.Model(image, keras.layers.Dense(1, name="out")(x), name="critic")
+
+
+def build(data_shape, z_dim, g_width=1024, d_width=64, d_layers=4, l2=0.0, g_l2=None):
+  """Architecture "coulomb": the "my" generator and critic of Coulomb GAN's models.py."""
+  from repro.models.checks import image_shape  # pylint: disable=g-import-not-at-top
+  size, channels = image_shape("coulomb", data_shape)
+  return (coulomb_generator(size, channels, z_dim, g_width, l2 if g_l2 is None else g_l2),
+          coulomb_critic(size, channels, d_width, d_layers, l2))

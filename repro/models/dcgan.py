@@ -52,3 +52,11 @@ def dcgan_critic(image_size=32, channels=3, width=64, norm="none", kernel_size=4
     x = layers.LeakyReLU(0.2)(x)
   x = keras.layers.Flatten()(x)
   return keras.Model(image, layers.dense(1, init, output=True, name="out")(x), name="critic")
+
+
+def build(data_shape, z_dim, width=64, g_norm="batch", d_norm="none", kernel_size=4):
+  """Architecture "dcgan"."""
+  from repro.models.checks import image_shape  # pylint: disable=g-import-not-at-top
+  size, channels = image_shape("dcgan", data_shape)
+  return (dcgan_generator(size, channels, z_dim, width, g_norm, kernel_size),
+          dcgan_critic(size, channels, width, d_norm, kernel_size))

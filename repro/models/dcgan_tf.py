@@ -73,3 +73,11 @@ def dcgan_tf_critic(image_size=64, channels=3, df_dim=64, norm="batch"):
   logit = keras.layers.Dense(1, name="d_h3_lin",
                              kernel_initializer=keras.initializers.RandomNormal(0.0, 0.02))(x)
   return keras.Model(image, logit, name="critic")
+
+
+def build(data_shape, z_dim, width=64, g_norm="batch", d_norm="batch"):
+  """Architecture "dcgan_tf": DCGAN-tensorflow as TTUR's / FOGAN's DCGAN_FID_batched use it."""
+  from repro.models.checks import image_shape  # pylint: disable=g-import-not-at-top
+  size, channels = image_shape("dcgan_tf", data_shape)
+  return (dcgan_tf_generator(size, channels, z_dim, width, g_norm),
+          dcgan_tf_critic(size, channels, width, d_norm))

@@ -114,3 +114,15 @@ def language_critic(seq_len, vocab, width=512, init="tflib", l2=0.0):
   h = keras.layers.Flatten()(h)
   out = keras.layers.Dense(1, kernel_initializer="glorot_uniform", name="Discriminator.Output")(h)
   return keras.Model(x, out, name="language_critic")
+
+
+def build(data_shape, z_dim, width=512, g_norm="none", init="tflib", l2=0.0, g_l2=None):
+  """Architecture "language": data_shape = (length, vocabulary)."""
+  from repro.errors import UsageError  # pylint: disable=g-import-not-at-top
+  if len(data_shape) != 2:
+    raise UsageError(f"the language models take one-hot text [length, vocabulary], got examples "
+                     f"of shape {data_shape}")
+  seq_len, vocab = data_shape
+  return (language_generator(seq_len, vocab, z_dim, width, g_norm, init,
+                             l2 if g_l2 is None else g_l2),
+          language_critic(seq_len, vocab, width, init, l2))

@@ -58,3 +58,22 @@ def point_critics(kind, data_dim, hidden, feature_dim=0):
 
 def _io(model):
   return model.input, model.output
+
+
+def build_mlp(data_shape, z_dim, hidden=(512, 512, 512), critic="dual", feature_dim=0):
+  """Architecture "sinkhorn_mlp": gan_toy.py's generator, the critic side of `critic` kind."""
+  from repro.models.checks import vector_dim  # pylint: disable=g-import-not-at-top
+  from repro.models.mlp import mlp_generator  # pylint: disable=g-import-not-at-top
+  dim = vector_dim("sinkhorn_mlp", data_shape)
+  return (mlp_generator(z_dim, dim, tuple(hidden)),
+          point_critics(critic, dim, tuple(hidden), feature_dim))
+
+
+def build_dcgan(data_shape, z_dim, width=64, g_norm="none", kernel_size=5, critic="dual",
+                feature_dim=0):
+  """Architecture "sinkhorn_dcgan": the WGAN-GP DCGAN generator, the critic side of `critic` kind."""
+  from repro.models.checks import image_shape  # pylint: disable=g-import-not-at-top
+  from repro.models.dcgan import dcgan_generator  # pylint: disable=g-import-not-at-top
+  size, channels = image_shape("sinkhorn_dcgan", data_shape)
+  return (dcgan_generator(size, channels, z_dim, width, g_norm, kernel_size),
+          image_critics(critic, size, channels, width, kernel_size, feature_dim))

@@ -7,7 +7,8 @@ W / σ(W) in the forward pass, σ estimated by one power iteration per *training
 
 with W the kernel as an [out, in·k·k] matrix; u and v are stored non-trainable variables updated
 in training calls only (torch.nn.utils.spectral_norm, n_power_iterations=1, eps=1e-12, the layer
-f-wgan's synthetic critic uses; BigGAN's `layers.SN` is the same for one singular value).
+f-wgan's synthetic critic uses; BigGAN's `layers.SN` is the same for one singular value, with its
+own eps, `--SN_eps` 1e-8: pass sn_eps=1e-8).
 Gradients flow through σ(W), as in PyTorch.
 
 Not `keras.layers.SpectralNormalization`: that wrapper *overwrites* the kernel with W/σ on every
@@ -18,12 +19,13 @@ gradient flows through σ — a different algorithm from the PyTorch code the pa
 import keras
 import tensorflow as tf
 
-_EPS = 1e-12   # torch.nn.utils.spectral_norm eps; BigGAN SN_eps 1e-12
+TORCH_EPS = 1e-12    # torch.nn.utils.spectral_norm eps
+BIGGAN_EPS = 1e-8    # BigGAN-PyTorch utils.py --SN_eps default
 
 
-def _l2_normalize(x):
+def _l2_normalize(x, eps):
   # torch.nn.functional.normalize: x / max(||x||, eps)
-  return x / tf.maximum(tf.norm(x), _EPS)
+  return x / tf.maximum(tf.norm(x), eps)
 
 
 class _SpectralNorm:
@@ -33,7 +35,7 @@ class _SpectralNorm:
     normal = keras.initializers.RandomNormal(0.0, 1.0, seed=self._sn_seed)
 
     def unit_normal(shape, dtype=None):   # torch: u, v = normalize(randn(...))
-      return _l2_normalize(tf.convert_to_tensor(normal(shape, dtype)))
+      return _l2_normalize(tf.convert_to_tensor(normal(shape, dtype)), self._sn_eps)
 
     self.sn_u = self.add_weight(shape=(out_dim,), initializer=unit_normal, trainable=False,
                                 name="sn_u", aggregation="mean")
@@ -49,8 +51,8 @@ class _SpectralNorm:
     u, v = self.sn_u, self.sn_v
     if training:
       w_const = tf.stop_gradient(w)
-      v_new = _l2_normalize(tf.linalg.matvec(w_const, u, transpose_a=True))
-      u_new = _l2_normalize(tf.linalg.matvec(w_const, v_new))
+      v_new = _l2_normalize(tf.linalg.matvec(w_const, u, transpose_a=True), self._sn_eps)
+      u_new = _l2_normalize(tf.linalg.matvec(w_const, v_new), self._sn_eps)
       self.sn_u.assign(u_new)
       self.sn_v.assign(v_new)
       u, v = u_new, v_new
@@ -74,9 +76,9 @@ class _SpectralNorm:
 class SNDense(_SpectralNorm, keras.layers.Dense):
   """`keras.layers.Dense` whose kernel is spectrally normalised (PyTorch semantics)."""
 
-  def __init__(self, units, sn_seed=None, **kwargs):
+  def __init__(self, units, sn_seed=None, sn_eps=TORCH_EPS, **kwargs):
     super().__init__(units, **kwargs)
-    self._sn_seed = sn_seed
+    self._sn_seed, self._sn_eps = sn_seed, sn_eps
 
   def build(self, input_shape):
     super().build(input_shape)
@@ -87,15 +89,15 @@ class SNDense(_SpectralNorm, keras.layers.Dense):
     return self._bias_and_activation(tf.matmul(inputs, kernel))
 
   def get_config(self):
-    return dict(super().get_config(), sn_seed=self._sn_seed)
+    return dict(super().get_config(), sn_seed=self._sn_seed, sn_eps=self._sn_eps)
 
 
 class SNConv2D(_SpectralNorm, keras.layers.Conv2D):
   """`keras.layers.Conv2D` (NHWC) whose kernel is spectrally normalised (PyTorch semantics)."""
 
-  def __init__(self, filters, kernel_size, sn_seed=None, **kwargs):
+  def __init__(self, filters, kernel_size, sn_seed=None, sn_eps=TORCH_EPS, **kwargs):
     super().__init__(filters, kernel_size, **kwargs)
-    self._sn_seed = sn_seed
+    self._sn_seed, self._sn_eps = sn_seed, sn_eps
 
   def build(self, input_shape):
     super().build(input_shape)
@@ -109,4 +111,4 @@ class SNConv2D(_SpectralNorm, keras.layers.Conv2D):
         dilations=self.dilation_rate))
 
   def get_config(self):
-    return dict(super().get_config(), sn_seed=self._sn_seed)
+    return dict(super().get_config(), sn_seed=self._sn_seed, sn_eps=self._sn_eps)

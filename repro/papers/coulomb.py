@@ -32,28 +32,23 @@ widths runs a few hundred steps in minutes; the paper's 64x64 runs (17.8M-parame
 500k-1M iterations) need a GPU.
 """
 
-from absl import flags
+import sys
 
+from repro import recipe as recipe_lib
+from repro.data import catalog
 from repro.errors import UsageError
-from repro.papers import ttur as ttur_paper
-from repro.train.cli import run_paper
-from repro.train.config import TrainConfig
+from repro.papers import evaluation
+from repro.train.objective import Objective
 
-FLAGS = flags.FLAGS
-_define = ttur_paper._define  # pylint: disable=protected-access
-ttur_paper.define_fid_flags()
-_define("integer", "plummer_dim", None, "Plummer kernel dimension d (train.py --dimension, 3).")
-_define("float", "plummer_epsilon", None, "Plummer kernel epsilon (train.py --epsilon, 1.0).")
-_define("string", "disc_loss", None, "Critic regression loss onto the potential: l2 or l1 "
-        "(train.py --disc_loss, l2).")
-_define("float", "l2_penalty", None, "L2 weight penalty on conv kernels (train.py --l2_penalty).")
-_define("float", "gen_l2p_scale", None, "Scale of the generator's L2 penalty (train.py, 1.0).")
-_define("float", "discriminator_lr_scale", None, "Critic lr = lr x this (train.py, 1; README LSUN 0.5).")
-
-TOY = ("8gaussians", "25gaussians", "swissroll")
+PAPER = "coulomb"
+TOY = catalog.names(family="gan_toy")
 IMAGES = ("celeb_a", "lsun_bedroom", "cifar10", "fashion_mnist")
 LANGUAGE = ("lm1b", "text")   # train.py --dataset billion_word: One Billion Word (tfds) or --text_file
 DATASETS = IMAGES + TOY + LANGUAGE
+# The paper's own options (`recipe(dataset, **options)`, the command line's flags of these names).
+OVERRIDE_GROUPS = (recipe_lib.FID,)   # the FID flags (image datasets)
+OPTIONS = ("plummer_dim", "plummer_epsilon", "disc_loss", "l2_penalty", "gen_l2p_scale",
+           "discriminator_lr_scale")
 
 # train.py argparse defaults.
 DEFAULTS = dict(
@@ -90,136 +85,157 @@ LANGUAGE_JSD_SAMPLES = 5 * 128
 LANGUAGE_NGRAMS = 6
 
 
-def _flag(name, default):
-  value = getattr(FLAGS, name) if FLAGS.is_parsed() and name in FLAGS else None
-  return default if value is None else value
+
+class CoulombObjective(Objective):
+  """L_D = MSE(Φ(x), D(x)) + MSE(Φ(y), D(y)); L_G = mean D(x); simultaneous updates."""
+  name = "coulomb"
+  update = "simultaneous"
+
+  def __init__(self, dim=3, epsilon=1.0, disc_loss="l2"):
+    if disc_loss not in ("l2", "l1"):
+      raise UsageError(f"--disc_loss must be l2 or l1, got {disc_loss!r}")
+    if dim <= 2:
+      raise UsageError(f"--plummer_dim must be > 2 (the kernel exponent is -(d - 2) / 2), got {dim}")
+    if not epsilon > 0:
+      raise UsageError(f"--plummer_epsilon must be > 0, got {epsilon}")
+    self.dim, self.epsilon, self.disc_loss = dim, epsilon, disc_loss
+    self._shared = None   # (inputs, D(x)): one critic pass on x serves both losses, as in train.py
+
+  def critic_loss(self, critic, inputs):
+    import tensorflow as tf  # pylint: disable=g-import-not-at-top
+    from repro.losses import coulomb as losses  # pylint: disable=g-import-not-at-top
+    d_fake = critic(inputs.fake, training=True)
+    d_real = critic(inputs.real, training=True)
+    self._shared = (inputs, d_fake)
+    pot_fake, pot_real = losses.potentials(inputs.fake, inputs.real, self.dim, self.epsilon)
+    fake_term, real_term = losses.discriminator_loss_terms(d_fake, d_real, pot_fake, pot_real,
+                                                           self.disc_loss)
+    return fake_term + real_term, {
+        "loss_fake": fake_term, "loss_real": real_term,
+        "potential_fake": tf.reduce_mean(pot_fake), "potential_real": tf.reduce_mean(pot_real)}
+
+  def generator_loss(self, critic, inputs):
+    from repro.losses import coulomb as losses  # pylint: disable=g-import-not-at-top
+    shared, self._shared = self._shared, None
+    d_fake = shared[1] if shared is not None and shared[0] is inputs else critic(
+        inputs.fake, training=True)
+    return losses.generator_loss(d_fake), {}
 
 
-def coulomb_objective(dim=3, epsilon=1.0, disc_loss="l2"):
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  from repro.losses import coulomb as losses  # pylint: disable=g-import-not-at-top
-  from repro.train.objective import Objective  # pylint: disable=g-import-not-at-top
-  if disc_loss not in ("l2", "l1"):
-    raise UsageError(f"--disc_loss must be l2 or l1, got {disc_loss!r}")
-  if dim <= 2:
-    raise UsageError(f"--plummer_dim must be > 2 (the kernel exponent is -(d - 2) / 2), got {dim}")
-  if not epsilon > 0:
-    raise UsageError(f"--plummer_epsilon must be > 0, got {epsilon}")
-
-  class CoulombObjective(Objective):
-    """L_D = MSE(Φ(x), D(x)) + MSE(Φ(y), D(y)); L_G = mean D(x); simultaneous updates."""
-    name = "coulomb"
-    update = "simultaneous"
-
-    def __init__(self):
-      self.dim, self.epsilon, self.disc_loss = dim, epsilon, disc_loss
-      self._shared = None   # (inputs, D(x)): one critic pass on x serves both losses, as in train.py
-
-    def critic_loss(self, critic, inputs):
-      d_fake = critic(inputs.fake, training=True)
-      d_real = critic(inputs.real, training=True)
-      self._shared = (inputs, d_fake)
-      pot_fake, pot_real = losses.potentials(inputs.fake, inputs.real, self.dim, self.epsilon)
-      fake_term, real_term = losses.discriminator_loss_terms(d_fake, d_real, pot_fake, pot_real,
-                                                             self.disc_loss)
-      return fake_term + real_term, {
-          "loss_fake": fake_term, "loss_real": real_term,
-          "potential_fake": tf.reduce_mean(pot_fake), "potential_real": tf.reduce_mean(pot_real)}
-
-    def generator_loss(self, critic, inputs):
-      shared, self._shared = self._shared, None
-      d_fake = shared[1] if shared is not None and shared[0] is inputs else critic(
-          inputs.fake, training=True)
-      return losses.generator_loss(d_fake), {}
-
-    def after_critic_step(self, critic):  # nothing to do (a body AutoGraph can convert)
-      del critic
-
-  return CoulombObjective()
+def _language_recipe(dataset, objective, batch, lr, l2, gen_l2_scale, d_lr_scale):
+  d = DEFAULTS
+  return recipe_lib.make(
+      PAPER, dataset, "language", objective=objective,
+      # models.py billion_word_generator / _discriminator: n_hidden 512, BN in G only
+      # (Generator.Input.bn with tf.layers defaults, the blocks' BN 0.9 / 1e-5), tf.layers
+      # (glorot) initialisers, the L2 regularizer on the blocks' convolutions.
+      model=dict(width=512, g_norm="coulomb", init="glorot", l2=l2, g_l2=l2 * gen_l2_scale),
+      z_dim=d["z_dim"], z_dist="normal",          # -z 32, tf.random_normal
+      batch_size=batch,                           # -b 128
+      steps=d["iterations"], n_critic=1,          # -i 500 (thousands); simultaneous updates
+      g_lr=lr, d_lr=lr * d_lr_scale,
+      g_beta1=d["beta1"], g_beta2=d["beta2"], d_beta1=d["beta1"], d_beta2=d["beta2"],
+      save_every=d["checkpoint_every"],           # --checkpoint_every 25000
+      log_every=100,
+      # --stats_every 5000: JSDs of 5 x 128 sentences of the training-mode generator tensor x
+      # (train.py sample_text: batch statistics of each batch of 128, moving averages untouched)
+      evaluation=evaluation.jsd_evaluation(LANGUAGE_JSD_SAMPLES, every=d["stats_every"],
+                                           max_n=LANGUAGE_NGRAMS, sampler="training",
+                                           sample_batch=batch),
+      # --sequence_length 32, --num_examples 10000000, --max_vocab_size 2048
+      text=dict(seq_len=32, max_lines=10_000_000, max_vocab=2048))
 
 
-def coulomb_config(dataset, batch_size=None):
-  """The TrainConfig of one dataset; `batch_size` (default: --batch_size or 128) fixes the critic depth."""
+def _image_recipe(dataset, objective, batch, lr, l2, gen_l2_scale, d_lr_scale):
   from repro.models.coulomb_models import critic_depth  # pylint: disable=g-import-not-at-top
   d = DEFAULTS
-  if dataset in LANGUAGE:
-    l2 = _flag("l2_penalty", d["l2"])
-    lr = _flag("g_lr", d["lr"])
-    return TrainConfig(
-        dataset=dataset, arch="language",
-        # models.py billion_word_generator / _discriminator: n_hidden 512, BN in G only
-        # (Generator.Input.bn with tf.layers defaults, the blocks' BN 0.9 / 1e-5), tf.layers
-        # (glorot) initialisers, the L2 regularizer on the blocks' convolutions.
-        model=dict(width=512, g_norm="coulomb", init="glorot", l2=l2,
-                   g_l2=l2 * _flag("gen_l2p_scale", d["gen_l2_scale"])),
-        z_dim=d["z_dim"], z_dist="normal",          # -z 32, tf.random_normal
-        batch_size=batch_size or _flag("batch_size", d["batch_size"]),   # -b 128
-        steps=d["iterations"], n_critic=1,          # -i 500 (thousands); simultaneous updates
-        g_lr=lr, d_lr=lr * _flag("discriminator_lr_scale", d["d_lr_scale"]),
-        g_beta1=d["beta1"], g_beta2=d["beta2"], d_beta1=d["beta1"], d_beta2=d["beta2"],
-        save_every=d["checkpoint_every"],           # --checkpoint_every 25000
-        eval_every=d["stats_every"],                # --stats_every 5000 (the JSDs)
-        log_every=100,
-        # --sequence_length 32, --num_examples 10000000, --max_vocab_size 2048
-        text=dict(seq_len=32, max_lines=10_000_000, max_vocab=2048))
-  if dataset in TOY:
-    t = TOY_SETTINGS
-    batch = batch_size or _flag("batch_size", t["batch_size"])
-    return TrainConfig(dataset=dataset, arch="mlp", model=dict(hidden=t["hidden"]), z_dim=2,
-                       z_dist="normal", batch_size=batch, steps=t["steps"], n_critic=1,
-                       g_lr=t["lr"], d_lr=t["lr"] * d["d_lr_scale"], g_beta1=t["beta1"],
-                       g_beta2=t["beta2"], d_beta1=t["beta1"], d_beta2=t["beta2"],
-                       lr_decay=t["lr_decay"], save_every=1000, eval_every=1000, log_every=100)
-  batch = batch_size or _flag("batch_size", d["batch_size"])
-  settings = dict(z_dim=d["z_dim"], d_width=64, iterations=d["iterations"], l2=d["l2"],
-                  d_lr_scale=d["d_lr_scale"], g_width=1024)
-  if dataset == "lsun_bedroom":
+  settings = dict(z_dim=d["z_dim"], d_width=64, iterations=d["iterations"], g_width=1024)
+  if dataset in ("lsun_bedroom", "celeb_a", "cifar10"):
+    # The paper's per-dataset flags are not published and train.py has none besides the image
+    # size: the README's command (its LSUN run) with --dataset changed, for every image set.
     settings.update(README_LSUN)
-  elif dataset in ("celeb_a", "cifar10"):
-    # The paper's per-dataset flags were not found; the README command's nets ("my" / "my-big")
-    # with train.py's defaults otherwise.
-    settings.update(d_width=128)
   else:  # fashion_mnist: not in the paper; "my" / "my" at a quarter of the widths for a CPU
     settings.update(g_width=256, d_width=32, iterations=20000)
-  l2 = _flag("l2_penalty", settings["l2"])
-  g_l2 = l2 * _flag("gen_l2p_scale", d["gen_l2_scale"])
-  lr = _flag("g_lr", d["lr"])
-  d_lr = lr * _flag("discriminator_lr_scale", settings["d_lr_scale"])
-  return TrainConfig(
-      dataset=dataset, arch="coulomb",
+  fashion = dataset == "fashion_mnist"
+  return recipe_lib.make(
+      PAPER, dataset, "coulomb", objective=objective,
       model=dict(g_width=settings["g_width"], d_width=settings["d_width"],
                  d_layers=critic_depth(batch),   # models.py L232: log2(batch / 8) convolutions
-                 l2=l2, g_l2=g_l2),
+                 l2=l2, g_l2=l2 * gen_l2_scale),
       z_dim=settings["z_dim"], z_dist="normal",   # train.py L83: z = tf.random_normal
       batch_size=batch, steps=settings["iterations"], n_critic=1,
-      g_lr=lr, d_lr=d_lr, g_beta1=d["beta1"], g_beta2=d["beta2"], d_beta1=d["beta1"],
+      g_lr=lr, d_lr=lr * d_lr_scale, g_beta1=d["beta1"], g_beta2=d["beta2"], d_beta1=d["beta1"],
       d_beta2=d["beta2"],
-      save_every=d["checkpoint_every"] if dataset != "fashion_mnist" else 1000,
-      eval_every=d["stats_every"] if dataset != "fashion_mnist" else 500,
-      log_every=100)
+      save_every=d["checkpoint_every"] if not fashion else 1000,
+      log_every=100,
+      # train.py L144: x_img = (clip(x, -1, 1) + 1) / 2, times 255 as floats for the FID (L238),
+      # on 5 * 1024 samples every --stats_every steps, drawn (L238) from the training-mode generator
+      # tensor x: batch norm on each batch of `batch` (its moving averages are never updated).
+      evaluation=evaluation.fid_evaluation(dataset, FID_SAMPLES, "none",
+                                           d["stats_every"] if not fashion else 500,
+                                           sampler="training", sample_batch=batch))
 
 
-def configure(dataset, dim=None, epsilon=None, disc_loss=None, fid=None):
-  """(TrainConfig, objective, trainer extras) for one dataset."""
-  config = coulomb_config(dataset)
-  toy = dataset in TOY
-  dim = dim if dim is not None else _flag("plummer_dim", TOY_SETTINGS["dim"] if toy else
-                                          DEFAULTS["dim"])
-  epsilon = epsilon if epsilon is not None else _flag(
-      "plummer_epsilon", TOY_SETTINGS["epsilon"] if toy else DEFAULTS["epsilon"])
-  disc_loss = disc_loss or _flag("disc_loss", DEFAULTS["disc_loss"])
-  objective = coulomb_objective(dim, epsilon, disc_loss)
-  if dataset in LANGUAGE:
-    from repro.papers import evaluation  # pylint: disable=g-import-not-at-top
-    # train.py sample_text runs the training-mode generator tensor x (batch-norm batch statistics).
-    return config, objective, evaluation.jsd_extras(LANGUAGE_JSD_SAMPLES, LANGUAGE_NGRAMS,
-                                                    training_mode=True)
-  # train.py L144: x_img = (clip(x, -1, 1) + 1) / 2, times 255 as floats for the FID (L238).
-  return config, objective, ttur_paper.fid_extras(dataset, FID_SAMPLES, "none", mode=fid)
+def _toy_recipe(dataset, objective, batch, lr, d_lr_scale):
+  t = TOY_SETTINGS
+  return recipe_lib.make(PAPER, dataset, "mlp", objective=objective,
+                         model=dict(hidden=t["hidden"]), z_dim=2, z_dist="normal",
+                         batch_size=batch, steps=t["steps"], n_critic=1, g_lr=lr,
+                         d_lr=lr * d_lr_scale, g_beta1=t["beta1"], g_beta2=t["beta2"],
+                         d_beta1=t["beta1"], d_beta2=t["beta2"], lr_decay=t["lr_decay"],
+                         save_every=1000, log_every=100,
+                         evaluation=evaluation.mixture_evaluation(dataset, every=1000))
+
+
+def recipe(dataset, **overrides):
+  """The paper's recipe for `dataset`; options: plummer_dim (d), plummer_epsilon (ε), disc_loss
+  (l2, l1), l2_penalty, gen_l2p_scale, discriminator_lr_scale, the FID overrides (images) and the
+  common overrides of repro.recipe. The critic's depth follows the batch size (models.py)."""
+  language, toy = dataset in LANGUAGE, dataset in TOY
+  extra = (recipe_lib.FID,) if dataset in IMAGES else ()
+  own, common = recipe_lib.split_overrides(PAPER, overrides, OPTIONS, extra=(recipe_lib.FID,))
+  recipe_lib.check_dataset(PAPER, dataset, DATASETS)
+  if not extra and set(common) & set(recipe_lib.FID):
+    raise UsageError(f"the FID flags apply to image datasets, not {dataset}")
+  d = DEFAULTS
+  params = dict(dim=own.get("plummer_dim", TOY_SETTINGS["dim"] if toy else d["dim"]),
+                epsilon=own.get("plummer_epsilon", TOY_SETTINGS["epsilon"] if toy else
+                                d["epsilon"]),
+                disc_loss=own.get("disc_loss", d["disc_loss"]))
+  CoulombObjective(**params)   # the parameters' checks, before anything else
+  objective = ("coulomb", params)
+  batch = common.get("batch_size", TOY_SETTINGS["batch_size"] if toy else d["batch_size"])
+  lr = common.get("g_lr", TOY_SETTINGS["lr"] if toy else d["lr"])
+  readme = dataset in ("lsun_bedroom", "celeb_a", "cifar10")
+  d_lr_scale = own.get("discriminator_lr_scale",
+                       README_LSUN["d_lr_scale"] if readme else d["d_lr_scale"])
+  l2 = own.get("l2_penalty", README_LSUN["l2"] if readme else d["l2"])
+  gen_l2_scale = own.get("gen_l2p_scale", d["gen_l2_scale"])
+  if toy:
+    if {"l2_penalty", "gen_l2p_scale"} & set(own):
+      raise UsageError("--l2_penalty / --gen_l2p_scale apply to the convolutional nets")
+    base = _toy_recipe(dataset, objective, batch, lr, d_lr_scale)
+  elif language:
+    base = _language_recipe(dataset, objective, batch, lr, l2, gen_l2_scale, d_lr_scale)
+  else:
+    base = _image_recipe(dataset, objective, batch, lr, l2, gen_l2_scale, d_lr_scale)
+  return recipe_lib.apply_overrides(base, common, extra=extra)
+
+
+def define_flags(flags):
+  flags.DEFINE_integer("plummer_dim", None, "Plummer kernel dimension d (train.py --dimension, 3).")
+  flags.DEFINE_float("plummer_epsilon", None, "Plummer kernel epsilon (train.py --epsilon, 1.0).")
+  flags.DEFINE_enum("disc_loss", None, ["l2", "l1"], "Critic regression loss onto the potential "
+                    "(train.py --disc_loss, l2).")
+  flags.DEFINE_float("l2_penalty", None, "L2 weight penalty on conv kernels (train.py --l2_penalty).")
+  flags.DEFINE_float("gen_l2p_scale", None, "Scale of the generator's L2 penalty (train.py, 1.0).")
+  flags.DEFINE_float("discriminator_lr_scale", None, "Critic lr = lr x this (train.py, 1; README "
+                     "LSUN 0.5).")
 
 
 def main():
-  run_paper("coulomb", configure, DATASETS, default_dataset="fashion_mnist")
+  from repro.train import cli  # pylint: disable=g-import-not-at-top
+  cli.run_paper(sys.modules[__name__], default_dataset="fashion_mnist")
 
 
 if __name__ == "__main__":

@@ -1,71 +1,171 @@
-"""Evaluation hooks the paper modules hand to the trainer: toy-mixture metrics, language n-gram JSDs."""
+"""Evaluators the trainer runs every `recipe.eval.every` steps (`repro.registry.EVALUATORS`):
+FID on images, mode coverage on the 2-D mixtures, n-gram JSDs on text.
 
-from repro.data import toy
+Each is built from the recipe (`Evaluator(fn)`, fn(trainer, step) -> {name: float}) and draws its
+samples with `trainer.eval_samples(n)`, the recipe's sampler.
+"""
 
-MIXTURES = ("8gaussians", "25gaussians")
+import dataclasses
+import os
+import typing
+
+from repro.data.catalog import MIXTURES
+from repro.errors import DataUnavailableError, UsageError
+
+MIXTURE_SAMPLES = 2500
 
 
-def mixture_eval_fn(dataset, n=2500):
-  """Every eval step: modes covered and high-quality fraction (within 3σ of a centre)."""
-  centers, std = toy.mixture_spec(dataset)
+@dataclasses.dataclass(frozen=True)
+class Evaluator:
+  fn: typing.Optional[typing.Callable] = None
+
+
+def no_evaluation(recipe):
+  del recipe
+  return Evaluator()
+
+
+def mode_coverage(recipe):
+  """Modes covered and high-quality fraction (within 3σ of a centre) of `n_samples` points."""
+  from repro.data import toy  # pylint: disable=g-import-not-at-top
+  centers, std = toy.mixture_spec(recipe.dataset)
+  n = recipe.eval.n_samples or MIXTURE_SAMPLES
 
   def eval_fn(trainer, step):
+    del step
     from repro.metrics import toy as toy_metrics  # pylint: disable=g-import-not-at-top
-    samples = trainer.sample(n)
-    result = toy_metrics.mode_coverage(samples, centers, std)
+    result = toy_metrics.mode_coverage(trainer.eval_samples(n), centers, std)
     return {"modes_covered": result.modes_covered, "hq_fraction": result.high_quality_fraction}
 
-  return eval_fn
+  return Evaluator(eval_fn)
 
 
-def default_extras(dataset):
+def mixture_evaluation(dataset, every):
+  """The recipe evaluation of the 2-D sets: mode coverage on the mixtures, sample plots otherwise."""
+  from repro import recipe as recipe_lib  # pylint: disable=g-import-not-at-top
   if dataset in MIXTURES:
-    return dict(eval_fn=mixture_eval_fn(dataset))
-  return {}
+    return recipe_lib.Evaluation(metric="mode_coverage", every=every, n_samples=MIXTURE_SAMPLES)
+  return recipe_lib.Evaluation(every=every)
+
+
+# ---- FID during training (TTUR's protocol; TTUR, Coulomb GAN, FOGAN) ---------------------------------
+
+# TTUR's reference statistics hold all training images (README, ttur_stats); for LSUN the first
+# version of fid_stats_lsun.npz used 100k random images (TTUR commit 583a850), which bounds the cost.
+FID_N_REAL = {"lsun_bedroom": 100000}
+
+
+def fid_evaluation(dataset, n_samples, quantize, every, **changes):
+  """The recipe evaluation "FID every `every` steps on `n_samples` generated images, best-FID
+  weights kept", with the extractor fixed by the dataset (fashion_mnist_cnn on Fashion-MNIST,
+  inception_2015 elsewhere); quantize: "none" (float images) or "truncate" (uint8)."""
+  from repro import recipe as recipe_lib  # pylint: disable=g-import-not-at-top
+  extractor = "fashion_mnist_cnn" if dataset == "fashion_mnist" else "inception_2015"
+  params = dict(mode="auto", extractor=extractor, quantize=quantize, stats="",
+                inception_graph="", n_real=FID_N_REAL.get(dataset, 0))
+  return recipe_lib.Evaluation(metric="fid", every=every, n_samples=n_samples, best="fid",
+                               best_mode="min", params=params, **changes)
+
+
+def fid(recipe):
+  """FID every eval step (`repro.metrics.evaluate.fid_eval_fn`: reference statistics cached on disk,
+  protocol in <workdir>/fid_protocol.json). params.mode: "auto" (off with a one-line notice when
+  the extractor's weights are not on this machine), "on" (fail fast) or "off"."""
+  p = dict(recipe.eval.params)
+  mode = _mode(p)
+  if mode == "off":
+    return Evaluator()
+  n_samples = recipe.eval.n_samples
+  if n_samples < 2:
+    raise UsageError(f"--fid_samples must be >= 2, got {n_samples}")
+  stats = p.get("stats") or None
+  if stats and not os.path.isfile(stats):
+    raise UsageError(f"--fid_stats {stats} does not exist")
+  kwargs = {}
+  if p.get("extractor") == "inception_2015" and p.get("inception_graph"):
+    kwargs["graph_path"] = p["inception_graph"]
+  from repro.metrics.evaluate import fid_eval_fn  # pylint: disable=g-import-not-at-top
+  return _unless_unavailable(mode, "FID", lambda: fid_eval_fn(
+      recipe.dataset, extractor=p.get("extractor"), n=n_samples, n_real=p.get("n_real") or None,
+      quantize=p.get("quantize", "none"), data_dir=recipe.data.data_dir or None,
+      extractor_kwargs=kwargs, stats=stats))
+
+
+# ---- Inception Score during training (WGAN-GP gan_cifar.py) ----------------------------------------
+
+def inception_score_evaluation(every, n_samples, sample_batch, quantize="truncate", splits=10,
+                               sampler="training", **changes):
+  """The recipe evaluation "Inception Score of `n_samples` samples every `every` steps, best kept"."""
+  from repro import recipe as recipe_lib  # pylint: disable=g-import-not-at-top
+  params = dict(mode="auto", extractor="inception_2015", quantize=quantize, splits=splits,
+                inception_graph="")
+  return recipe_lib.Evaluation(metric="inception_score", every=every, n_samples=n_samples,
+                               sampler=sampler, sample_batch=sample_batch, best="inception_score",
+                               best_mode="max", params=params, **changes)
+
+
+def inception_score(recipe):
+  """Inception Score every eval step (`repro.metrics.evaluate.inception_score_eval_fn`);
+  params.mode as for FID."""
+  p = dict(recipe.eval.params)
+  mode = _mode(p)
+  if mode == "off":
+    return Evaluator()
+  kwargs = {"graph_path": p["inception_graph"]} if p.get("inception_graph") else {}
+  from repro.metrics.evaluate import inception_score_eval_fn  # pylint: disable=g-import-not-at-top
+  return _unless_unavailable(mode, "Inception Score", lambda: inception_score_eval_fn(
+      p.get("extractor", "inception_2015"), recipe.eval.n_samples, p.get("quantize", "truncate"),
+      int(p.get("splits", 10)), extractor_kwargs=kwargs))
+
+
+def _unless_unavailable(mode, label, build):
+  """Evaluator(build()); with mode "auto", a missing extractor (weights, graph) turns the metric off
+  with a one-line notice instead of failing."""
+  try:
+    return Evaluator(build())
+  except DataUnavailableError as e:
+    if mode == "on":
+      raise
+    print(f"{label} off (--fid=auto): {e}", flush=True)
+    return Evaluator()
+
+
+def _mode(params):
+  mode = params.get("mode", "auto")
+  if mode not in ("auto", "on", "off"):
+    raise UsageError(f"--fid must be auto, on or off, got {mode!r}")
+  return mode
 
 
 # ---- language GANs: n-gram JSD (TTUR / FOGAN gan_language_JSD.py, Coulomb train.py) -------------
 
-def _training_mode_samples(trainer, n):
-  """Samples with batch norm on batch statistics, in batches of the training batch size (Coulomb
-  train.py samples its training-mode generator tensor `x`); the moving statistics are left as
-  they were."""
-  import numpy as np  # pylint: disable=g-import-not-at-top
-  net = trainer.generator
-  saved = [v.numpy() for v in net.non_trainable_variables]
-  z = trainer._draw_fixed_noise(n)  # pylint: disable=protected-access
-  batch = trainer.config.batch_size
-  out = np.concatenate([net(z[i:i + batch], training=True).numpy() for i in range(0, n, batch)])
-  for v, value in zip(net.non_trainable_variables, saved):
-    v.assign(value)
-  return out
+def jsd_evaluation(n_samples, every, max_n=6, best="js4", sampler="inference", sample_batch=500):
+  """The recipe evaluation of a language GAN: JSDs of n-gram models n = 1..max_n, best weights by
+  `best` (the papers report the best JSD of a run; TTUR Table 1 gives js4 and js6)."""
+  from repro import recipe as recipe_lib  # pylint: disable=g-import-not-at-top
+  return recipe_lib.Evaluation(metric="jsd", every=every, n_samples=n_samples, sampler=sampler,
+                               sample_batch=sample_batch, best=best, best_mode="min",
+                               params=dict(max_n=max_n))
 
 
-def jsd_eval_fn(n_samples=640, max_n=6, training_mode=False):
-  """Every eval step: JSD (bits) of the n-gram models (n = 1..max_n) of `n_samples` generated
-  sentences (argmax characters) against those of all loaded training lines, as
+def jsd(recipe):
+  """JSD (bits) of the n-gram models (n = 1..max_n) of `n_samples` generated sentences (argmax
+  characters) against those of all loaded training lines, as
   `language_helpers.NgramLanguageModel.js_with` (repro.metrics.ngram.NgramCounts). Logged as
-  eval/js1 ... eval/js6 (the official summaries "bill js%d"). training_mode: sample with batch
-  norm on batch statistics (Coulomb GAN) instead of its moving averages (FOGAN's `fake_samples`)."""
+  eval/js1 ... eval/js6 (the official summaries "bill js%d")."""
+  max_n = int(recipe.eval.params.get("max_n", 6))
+  n_samples = recipe.eval.n_samples
   state = {}
 
   def eval_fn(trainer, step):
     del step
     from repro.data import text  # pylint: disable=g-import-not-at-top
     from repro.metrics import ngram  # pylint: disable=g-import-not-at-top
-    corpus = text.corpus_for(trainer.config)
+    corpus = text.corpus_for(trainer.recipe)
     if state.get("corpus") is not corpus:   # the true models, built once per run
       state["corpus"] = corpus
       state["true"] = [ngram.NgramCounts(n, corpus.ids, corpus.vocab_size)
                        for n in range(1, max_n + 1)]
-    samples = (_training_mode_samples(trainer, n_samples) if training_mode
-               else trainer.sample(n_samples)).argmax(-1)
-    return ngram.ngram_jsds(samples, state["true"])
+    return ngram.ngram_jsds(trainer.eval_samples(n_samples).argmax(-1), state["true"])
 
-  return eval_fn
-
-
-def jsd_extras(n_samples=640, max_n=6, best="js4", training_mode=False):
-  """Trainer extras for a language GAN: the JSD curves, best weights by `best` (the papers report
-  the best JSD of a run; TTUR Table 1 gives js4 and js6)."""
-  return dict(eval_fn=jsd_eval_fn(n_samples, max_n, training_mode), best_metric=(best, "min"))
+  return Evaluator(eval_fn)

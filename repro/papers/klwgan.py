@@ -21,36 +21,22 @@ import os
 import sys
 import time
 
-from absl import app, flags
 import numpy as np
 import tensorflow as tf
 
-from repro.data import fwgan_synthetic
+from repro import recipe as recipe_lib
+from repro.data import catalog, fwgan_synthetic
 from repro.errors import UsageError, exit_on_error, parse_flags_or_exit
-from repro.train.cli import train_main
-from repro.train.config import TrainConfig
+from repro.papers.evaluation import Evaluator
 from repro.train.objective import Objective
 
-flags.DEFINE_enum("loss", "kl", ["kl", "hinge"], "kl: KL-WGAN; hinge: the hinge baseline "
-                  "(the paper's 'WGAN' in the synthetic table).")
-flags.DEFINE_float("temperature", None, "KL-WGAN temperature T (default 1 on 2-D sets as "
-                   "kl_wgan.py, 5 on images as train_C10U.sh --loss_type kl_5).")
-flags.DEFINE_string("table", "", "'synthetic': train hinge and KL-WGAN on the six 2-D sets and "
-                    "print the paper's table next to ours.")
-flags.DEFINE_integer("runs", 4, "Runs per table cell (the notebook: 4 for MMD, the first 2 "
-                     "for the log-likelihood).")
-flags.DEFINE_integer("epochs", None, "Epochs over the 5000 training points (default 500, "
-                     "kl_wgan.py num_epochs); 20 generator steps each.")
-flags.DEFINE_integer("ch", None, "BigGAN channel multiplier G_ch = D_ch for image sets (default "
-                     "64 as train_C10U.sh; e.g. 16 to try it on a CPU).")
-flags.DEFINE_string("sets", "", "Comma-separated subset of the 2-D sets for --table "
-                    "(default all six).")
-
-FLAGS = flags.FLAGS
 PAPER = "klwgan"
 SYNTHETIC = fwgan_synthetic.NAMES
 IMAGES = ("cifar10", "celeb_a", "mnist", "fashion_mnist")
 DATASETS = SYNTHETIC + IMAGES
+# The paper's own options (`recipe(dataset, **options)`, the command line's flags of these names).
+OPTIONS = ("loss", "temperature", "epochs", "ch")
+LOSSES = ("kl", "hinge")
 
 # The paper's synthetic table: f-wgan synthetic/generative_modeling_plots.ipynb, cell 4 output
 # (LaTeX rows). Log-likelihood: mean ± s.e. over runs 0-1; MMD x 1e3: over runs 0-3.
@@ -81,15 +67,14 @@ def evaluation_points(dataset):
 class KLWGANObjective(Objective):
   """KL-WGAN (loss="kl", temperature T) or the hinge baseline (loss="hinge")."""
 
-  def __init__(self, loss="kl", temperature=1.0, real_batches="fresh"):
-    if loss not in ("kl", "hinge"):
+  def __init__(self, loss="kl", temperature=1.0):
+    if loss not in LOSSES:
       raise UsageError(f"--loss must be kl or hinge, got {loss!r}")
     if loss == "kl" and not (temperature is not None and temperature > 0 and
                              np.isfinite(temperature)):
       raise UsageError(f"--temperature must be a positive finite number, got {temperature!r}")
     self.loss = loss
     self.temperature = float(temperature) if loss == "kl" else None
-    self.critic_real_batches = real_batches
     self.name = "klwgan" if loss == "kl" else "hinge"
 
   # Not converted by AutoGraph: the only branch is on a Python string, so there is nothing to
@@ -122,70 +107,99 @@ class KLWGANObjective(Objective):
 
 # ---- settings ------------------------------------------------------------------------------------
 
-def synthetic_config(dataset, epochs=500, seed=0):
-  """synthetic/kl_wgan.py `train_network`."""
+def synthetic_recipe(dataset, loss="kl", temperature=1.0, epochs=500, seed=0):
+  """synthetic/kl_wgan.py `train_network`, scored as the notebook."""
   steps = epochs * fwgan_synthetic.batches_per_epoch()   # 20 loader batches (19 x 256 + 136)/epoch
-  return TrainConfig(
-      dataset=dataset, arch="fwgan_mlp", z_dim=2,        # noise_dim = 2; Generator/Discriminator
+  every = max(1, steps // 10)
+  return recipe_lib.make(
+      PAPER, dataset, "fwgan_mlp", z_dim=2,              # noise_dim = 2; Generator/Discriminator
+      objective=("klwgan", dict(loss=loss, temperature=temperature)),   # kl_wgan.py T = 1
       batch_size=fwgan_synthetic.BATCH_SIZE,             # DataLoader(batch_size=256), no shuffle
       steps=steps,                                       # num_epochs=500
       n_critic=5,                                        # `for i in range(5)` critic steps
-      optimizer="rmsprop", g_lr=2e-4, d_lr=2e-4,         # optim.RMSprop(lr=0.0002) for G and D
+      real_batches="shared",                             # kl_wgan.py: one x for the 5 critic steps
+      optimizer="rmsprop_torch", g_lr=2e-4, d_lr=2e-4,   # optim.RMSprop(lr=0.0002) for G and D
       seed=seed,
-      save_every=max(1, steps // 10), eval_every=max(1, steps // 10),
-      log_every=max(1, steps // 50),
+      save_every=every, log_every=max(1, steps // 50),
+      evaluation=recipe_lib.Evaluation(metric="kde_mmd", every=every,
+                                       n_samples=fwgan_synthetic.EVAL_SIZE, use_ema=False),
       jit_compile=True)   # XLA 1.5x faster on these nets (bench/results/train_step_mlp.json)
 
 
-# Training-set sizes, to turn train_C10U.sh's 500 epochs into generator steps: BigGAN-PyTorch loads
-# batch_size * num_D_steps = 256 images per generator step and drops the last incomplete batch.
-_TRAIN_SIZE = {"cifar10": 50000, "celeb_a": 162770, "mnist": 60000, "fashion_mnist": 60000}
+def _image_steps(dataset, epochs):
+  # BigGAN-PyTorch loads batch_size * num_D_steps = 256 images per generator step and drops the
+  # last incomplete batch.
+  return epochs * (catalog.dataset_info(dataset).size() // (64 * 4))
 
 
-def image_config(dataset):
+def image_recipe(dataset, loss="kl", temperature=5.0, epochs=500, ch=64):
   """image_generation/train_C10U.sh (unconditional CIFAR-10, BigGAN-PyTorch flags)."""
-  size = {"cifar10": 32, "celeb_a": 64}.get(dataset, 28)
-  return TrainConfig(
-      dataset=dataset, arch="biggan_snresnet",
-      model=dict(ch=64, image_size=size),        # --G_ch/--D_ch default 64; BigGAN G_arch/D_arch
+  from repro.papers import evaluation  # pylint: disable=g-import-not-at-top
+  per_epoch = _image_steps(dataset, 1)
+  # train.py L229-246, utils.py L929-954: FID every --test_every 5000 iterations once epoch 50 is
+  # reached, on 10000 samples of G_ema in training mode (batch norm on each batch of 64, the
+  # batch size), pixels truncated to uint8, against the training statistics; --which_best FID
+  # keeps the best weights. (pytorch-fid's Inception is the 2015 graph's weights.)
+  fid = evaluation.fid_evaluation(dataset, 10000, "truncate", 5000, sampler="training",
+                                  sample_batch=64, first_step=50 * per_epoch)
+  return recipe_lib.make(
+      PAPER, dataset, "biggan_snresnet",
+      objective=("klwgan", dict(loss=loss, temperature=temperature)),   # --loss_type kl_5
+      # --G_ch/--D_ch default 64; BigGAN G_arch/D_arch. --dataset C10 gives n_classes 10 although
+      # the run is unconditional: the ccbn [10, C] gain/bias tables and the critic's SN projection
+      # embedding [10, 256] exist and are used with y = 0 (repro/models/snmodels.py). The suite's
+      # other image sets have no official run: no class tables.
+      model=dict(ch=ch, n_classes=10 if dataset == "cifar10" else 0),
       z_dim=128,                                 # --dim_z default 128, z ~ N(0, I)
       batch_size=64,                             # --batch_size 64
-      steps=500 * (_TRAIN_SIZE[dataset] // (64 * 4)),   # --num_epochs 500, 4 D batches/G step
+      steps=_image_steps(dataset, epochs),       # --num_epochs 500, 4 D batches/G step
       n_critic=4,                                # --num_D_steps 4 (a fresh real batch each)
       optimizer="adam", g_lr=2e-4, d_lr=2e-4,    # --G_lr 2e-4 --D_lr 2e-4
       g_beta1=0.0, g_beta2=0.999, d_beta1=0.0, d_beta2=0.999,   # utils.py B1 0, B2 0.999
       ema_decay=0.9999, ema_start=1000,          # --ema --use_ema --ema_start 1000, decay 0.9999
       seed=2,                                    # --seed 2
       save_every=2000,                           # --save_every 2000
-      eval_every=5000,                           # --test_every 5000
+      evaluation=fid,
       log_every=100)
 
 
-def model_factory(config):
-  """(generator, critic) for a config, built by the trainer under its strategy scope."""
-  from repro.data import dataset_info  # pylint: disable=g-import-not-at-top
-  from repro.models import snmodels  # pylint: disable=g-import-not-at-top
-  if config.arch == "fwgan_mlp":
-    return snmodels.fwgan_mlp_generator(config.z_dim), snmodels.fwgan_mlp_critic()
-  shape = dataset_info(config.dataset).shape
-  ch = config.model.get("ch", 64)
-  return (snmodels.biggan_generator(shape[0], shape[2], config.z_dim, ch),
-          snmodels.biggan_critic(shape[0], shape[2], ch))
+def recipe(dataset, **overrides):
+  """The paper's recipe for `dataset`; options: loss (kl, hinge), temperature (T; 1 on the 2-D
+  sets as kl_wgan.py, 5 on images as train_C10U.sh), epochs, ch (BigGAN channel multiplier), and
+  the common overrides of repro.recipe."""
+  own, common = recipe_lib.split_overrides(PAPER, overrides, OPTIONS)
+  recipe_lib.check_dataset(PAPER, dataset, DATASETS)
+  loss = own.get("loss", "kl")
+  epochs = own.get("epochs", 500)
+  if not (isinstance(epochs, int) and epochs >= 1):
+    raise UsageError(f"--epochs must be a positive integer, got {epochs}")
+  synthetic = dataset in SYNTHETIC
+  temperature = own.get("temperature", 1.0 if synthetic else 5.0)
+  KLWGANObjective(loss, temperature)   # the parameters' checks, before anything else
+  if synthetic:
+    if "ch" in own:
+      raise UsageError("--ch applies to the image datasets")
+    base = synthetic_recipe(dataset, loss, temperature, epochs)
+  else:
+    ch = own.get("ch", 64)
+    if not (isinstance(ch, int) and ch >= 1):
+      raise UsageError(f"--ch must be a positive integer, got {ch}")
+    base = image_recipe(dataset, loss, temperature, epochs, ch)
+  return recipe_lib.apply_overrides(base, common)
 
 
-def synthetic_eval_fn(dataset):
-  """KDE log-likelihood and MMD x 1e3 of 5000 generated points vs the set's 5000 evaluation
+def synthetic_evaluation(recipe):
+  """KDE log-likelihood and MMD x 1e3 of `n_samples` generated points vs the set's 5000 evaluation
   points (one set for all runs, as the notebook)."""
   cache = {}
 
   def eval_fn(trainer, step):
     del step
     if not cache:
-      cache["points"] = evaluation_points(dataset)
-    return evaluate_samples(trainer.sample(fwgan_synthetic.EVAL_SIZE, use_ema=False),
-                            cache["points"])
+      cache["points"] = evaluation_points(recipe.dataset)
+    return evaluate_samples(trainer.eval_samples(recipe.eval.n_samples), cache["points"])
 
-  return eval_fn
+  return Evaluator(eval_fn)
 
 
 def evaluate_samples(generated, reference):
@@ -197,38 +211,12 @@ def evaluate_samples(generated, reference):
           "mmd_x1e3": 1e3 * toy.mmd_klwgan(generated, reference)}
 
 
-def configure(dataset, loss=None, temperature=None, epochs=None):
-  """(TrainConfig, objective, trainer extras) of one run."""
-  parsed = FLAGS.is_parsed()
-  loss = loss or (FLAGS.loss if parsed else "kl")
-  if temperature is None and parsed:
-    temperature = FLAGS.temperature
-  if epochs is None and parsed:
-    epochs = FLAGS.epochs
-  if dataset in SYNTHETIC:
-    config = synthetic_config(dataset, epochs or 500)
-    objective = KLWGANObjective(loss, 1.0 if temperature is None else temperature,  # kl_wgan.py T=1
-                                real_batches="shared")   # kl_wgan.py: one x for the 5 critic steps
-    return config, objective, dict(models=model_factory,
-                                   eval_fn=synthetic_eval_fn(dataset))
-  config = image_config(dataset)
-  ch = FLAGS.ch if parsed else None
-  if ch is not None:
-    if ch < 1:
-      raise UsageError(f"--ch must be a positive integer, got {ch}")
-    config = config.replace(model=dict(config.model, ch=ch))
-  if epochs:
-    config = config.replace(steps=epochs * (_TRAIN_SIZE[dataset] // (64 * 4)))
-  objective = KLWGANObjective(loss, 5.0 if temperature is None else temperature)  # --loss_type kl_5
-  return config, objective, dict(models=model_factory)
-
-
 # ---- the synthetic table -------------------------------------------------------------------------
 
 def train_cell(dataset, loss, seed, epochs, workdir, quiet=True):
   """Trains one (set, loss, run) cell as kl_wgan.py and scores it as the notebook; cached in
   `workdir/result.json` (a finished cell is not retrained)."""
-  from repro.train.trainer import Trainer  # pylint: disable=g-import-not-at-top
+  from repro.train.runner import Trainer  # pylint: disable=g-import-not-at-top
   import keras  # pylint: disable=g-import-not-at-top
   path = os.path.join(workdir, "result.json")
   if os.path.exists(path):
@@ -236,15 +224,14 @@ def train_cell(dataset, loss, seed, epochs, workdir, quiet=True):
       result = json.load(f)
     if result.get("epochs") == epochs:
       return result
-  config = synthetic_config(dataset, epochs, seed)
-  objective = KLWGANObjective(loss, 1.0, real_batches="shared")
+  recipe = synthetic_recipe(dataset, loss, 1.0, epochs, seed)
   keras.backend.clear_session()
   wall, cpu = time.time(), time.process_time()
-  trainer = Trainer(config, objective, workdir, models=model_factory, quiet=quiet)
+  trainer = Trainer(recipe, workdir, quiet=quiet)
   trainer.train()
   generated = trainer.sample(fwgan_synthetic.EVAL_SIZE, use_ema=False)
   result = evaluate_samples(generated, evaluation_points(dataset))
-  result.update(dataset=dataset, loss=loss, seed=seed, epochs=epochs, steps=config.steps,
+  result.update(dataset=dataset, loss=loss, seed=seed, epochs=epochs, steps=recipe.steps,
                 cpu_seconds=time.process_time() - cpu, wall_seconds=time.time() - wall)
   os.makedirs(workdir, exist_ok=True)
   np.save(os.path.join(workdir, "generated.npy"), generated)   # kl_wgan.py saves G_x too
@@ -410,8 +397,25 @@ def _parse_sets(text):
   return sets
 
 
-def validate_flags():
-  """Checks the paper's own flags; returns the --table sets (or None to train one run)."""
+def define_flags(flags):
+  flags.DEFINE_enum("loss", None, list(LOSSES), "kl: KL-WGAN (the default); hinge: the hinge "
+                    "baseline (the paper's 'WGAN' in the synthetic table).")
+  flags.DEFINE_float("temperature", None, "KL-WGAN temperature T (default 1 on 2-D sets as "
+                     "kl_wgan.py, 5 on images as train_C10U.sh --loss_type kl_5).")
+  flags.DEFINE_string("table", "", "'synthetic': train hinge and KL-WGAN on the six 2-D sets and "
+                      "print the paper's table next to ours.")
+  flags.DEFINE_integer("runs", 4, "Runs per table cell (the notebook: 4 for MMD, the first 2 "
+                       "for the log-likelihood).")
+  flags.DEFINE_integer("epochs", None, "Epochs over the 5000 training points (default 500, "
+                       "kl_wgan.py num_epochs); 20 generator steps each.")
+  flags.DEFINE_integer("ch", None, "BigGAN channel multiplier G_ch = D_ch for image sets (default "
+                       "64 as train_C10U.sh; e.g. 16 to try it on a CPU).")
+  flags.DEFINE_string("sets", "", "Comma-separated subset of the 2-D sets for --table "
+                      "(default all six).")
+
+
+def validate_flags(FLAGS):  # pylint: disable=invalid-name
+  """Checks the table's flags; returns the --table sets (or None to train one run)."""
   if FLAGS.epochs is not None and FLAGS.epochs < 1:
     raise UsageError(f"--epochs must be a positive integer, got {FLAGS.epochs}")
   if FLAGS.temperature is not None and not (FLAGS.temperature > 0 and
@@ -423,18 +427,22 @@ def validate_flags():
     raise UsageError(f"--table must be 'synthetic', got {FLAGS.table!r}")
   if FLAGS.runs < 1:
     raise UsageError(f"--runs must be a positive integer, got {FLAGS.runs}")
-  if FLAGS.loss != "kl" or FLAGS.temperature is not None:
+  if FLAGS["loss"].present or FLAGS.temperature is not None:
     raise UsageError("--table=synthetic trains both losses at T = 1 (kl_wgan.py); "
                      "drop --loss/--temperature")
   return _parse_sets(FLAGS.sets)
 
 
 def main():
-  train = train_main(PAPER, configure, DATASETS, default_dataset="mog")
+  from absl import app, flags  # pylint: disable=g-import-not-at-top
+  from repro.train import cli  # pylint: disable=g-import-not-at-top
+  cli.define_paper_flags(sys.modules[__name__])
+  train = cli.train_main(PAPER, recipe, OPTIONS, DATASETS, default_dataset="mog")
 
   @exit_on_error
   def dispatch(argv):
-    sets = validate_flags()
+    FLAGS = flags.FLAGS  # pylint: disable=invalid-name
+    sets = validate_flags(FLAGS)
     if sets is None:
       return train(argv)
     if len(argv) > 1:

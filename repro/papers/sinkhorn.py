@@ -32,34 +32,24 @@ ckpt-300. At its first trace TensorFlow's grappler may log "remapper failed: ...
 once: an optimisation pass skipped, harmless.
 """
 
-from absl import flags
 import numpy as np
 
+import sys
+
+from repro import recipe as recipe_lib
+from repro.data import catalog
 from repro.errors import UsageError
-from repro.train.cli import run_paper
-from repro.train.config import TrainConfig
+from repro.papers import evaluation
 from repro.train.objective import Objective
 
-flags.DEFINE_enum("solver", "dual", ["dual", "sinkhorn"],
-                  "dual: network potentials on the smoothed dual (the paper's scheme); "
-                  "sinkhorn: exact mini-batch Sinkhorn.")
-flags.DEFINE_enum("space", "pixel", ["pixel", "feature"],
-                  "Cost on flattened samples or on learned features (--solver=sinkhorn).")
-flags.DEFINE_float("epsilon", None, "Entropic regularisation ε, in cost units (no source).")
-flags.DEFINE_enum("cost", "sqeuclidean", ["sqeuclidean", "euclidean"], "Ground cost c(x, y).")
-flags.DEFINE_integer("sinkhorn_iters", None, "Sinkhorn iteration cap (no source).")
-flags.DEFINE_float("sinkhorn_tol", None, "Stop Sinkhorn when the L1 marginal error is below this.")
-flags.DEFINE_enum("gradient", "envelope", ["envelope", "autodiff"],
-                  "envelope: Danskin gradient, plan fixed (the paper); autodiff: through the "
-                  "Sinkhorn iterations.")
-flags.DEFINE_boolean("debias", False, "Debiased Sinkhorn divergence W(x,y) - W(x,x)/2 - W(y,y)/2.")
-flags.DEFINE_integer("feature_dim", None, "Feature dimension for --space=feature (no source).")
-
-FLAGS = flags.FLAGS
 PAPER = "sinkhorn"
-TOY = ("8gaussians", "25gaussians", "swissroll")
+TOY = catalog.names(family="gan_toy")
 IMAGES = ("mnist", "fashion_mnist", "cifar10")
 DATASETS = IMAGES + TOY
+# The paper's own options (`recipe(dataset, **options)`, the command line's flags of these names).
+OVERRIDE_GROUPS = (recipe_lib.FID,)   # the FID flags (image datasets)
+OPTIONS = ("solver", "space", "epsilon", "cost", "sinkhorn_iters", "sinkhorn_tol", "gradient",
+           "debias", "feature_dim")
 
 # Our settings (NO SOURCE: the paper's values are not available; see the module docstring).
 # Image costs are divided by the number of pixel values (mean squared difference per value of
@@ -69,7 +59,6 @@ EPSILON = {"images": 0.05, "toy": 0.1}          # no source: chosen so plans are
 SINKHORN_ITERS = 100                            # no source: training cap per mini-batch
 SINKHORN_TOL = 1e-3                             # no source: L1 marginal error
 FEATURE_DIM = {"images": 64, "toy": 16}         # no source
-PLAN_EXPONENT_CAP = 50.0                        # float32 guard on exp((φ + ψ - c)/ε), see below
 
 
 class RegularizedOTObjective(Objective):
@@ -143,100 +132,98 @@ class RegularizedOTObjective(Objective):
 
   def generator_loss(self, critic, inputs):
     import tensorflow as tf  # pylint: disable=g-import-not-at-top
+    from repro.losses import sinkhorn  # pylint: disable=g-import-not-at-top
     if self.solver == "dual":
+      # The plan exp((φ + ψ - c)/ε) held fixed (Danskin), uncapped as in the paper: a potential
+      # pair that overflows it shows as a non-finite loss (--nan_policy).
       phi, psi, cost = self._dual(critic, inputs.real, inputs.fake)
-      # exp((φ + ψ - c)/ε) held fixed (Danskin). The exponent is capped at 50 so a badly
-      # trained potential cannot overflow float32; the critic's dual pushes it back down.
-      z = tf.minimum((phi[:, 0][:, None] + psi[:, 0][None, :] - cost) / self.epsilon,
-                     PLAN_EXPONENT_CAP)
-      weights = tf.stop_gradient(tf.exp(z))
-      loss = tf.reduce_mean(weights * cost)
-      return loss, {"plan_mass": tf.reduce_mean(weights)}
+      loss = sinkhorn.potential_transport_loss(phi, psi, cost, self.epsilon)
+      plan = sinkhorn.potential_plan(phi, psi, tf.stop_gradient(cost), self.epsilon)
+      return loss, {"plan_mass": tf.stop_gradient(tf.reduce_mean(plan))}
     return self._minibatch_ot(critic, inputs.real, inputs.fake)
 
 
 # ---- settings ------------------------------------------------------------------------------------
 
-def dataset_config(dataset):
+def _fid(dataset, every):
+  """No source (the paper reports no in-training metric): FID of 10000 samples every `every`
+  steps, best-FID weights kept, as the other image papers of the suite."""
+  return evaluation.fid_evaluation(dataset, 10000, "none", every)
+
+
+def dataset_recipe(dataset, objective, critic, feature_dim):
   """Per-dataset training settings. NO SOURCE for any of them (see the module docstring): the
   networks and optimiser are WGAN-GP's for the same data."""
+  nets = dict(critic=critic, feature_dim=feature_dim if critic == "feature" else 0)
   if dataset in TOY:
     # gan_toy.py: 3x512 ReLU MLPs, noise 2, batch 256, Adam 1e-4 (0.5, 0.9), 5 critic steps.
-    return TrainConfig(dataset=dataset, arch="sinkhorn_mlp", model=dict(hidden=(512, 512, 512)),
-                       z_dim=2, batch_size=256, steps=20000, n_critic=5, g_lr=1e-4, d_lr=1e-4,
-                       save_every=1000, eval_every=1000, log_every=100)
+    return recipe_lib.make(PAPER, dataset, "sinkhorn_mlp", objective=objective,
+                           model=dict(hidden=(512, 512, 512), **nets), z_dim=2, batch_size=256,
+                           steps=20000, n_critic=5, g_lr=1e-4, d_lr=1e-4, save_every=1000,
+                           log_every=100,
+                           evaluation=evaluation.mixture_evaluation(dataset, every=1000))
   if dataset in ("mnist", "fashion_mnist"):
     # gan_mnist.py: DCGAN width 64, 5x5 kernels, no norm, batch 50, Adam 1e-4 (0.5, 0.9), z 128.
-    return TrainConfig(dataset=dataset, arch="sinkhorn_dcgan",
-                       model=dict(width=64, g_norm="none", kernel_size=5),
-                       z_dim=128, batch_size=50, steps=200000, n_critic=5, g_lr=1e-4, d_lr=1e-4,
-                       save_every=200, eval_every=200, log_every=20)
+    return recipe_lib.make(PAPER, dataset, "sinkhorn_dcgan", objective=objective,
+                           model=dict(width=64, g_norm="none", kernel_size=5, **nets),
+                           z_dim=128, batch_size=50, steps=200000, n_critic=5, g_lr=1e-4,
+                           d_lr=1e-4, save_every=200, log_every=20,
+                           evaluation=_fid(dataset, every=200))
   # gan_cifar.py: DCGAN width 128, 5x5 kernels, BN in G, batch 64, Adam 1e-4 (0.5, 0.9), z 128.
-  return TrainConfig(dataset=dataset, arch="sinkhorn_dcgan",
-                     model=dict(width=128, g_norm="batch", kernel_size=5),
-                     z_dim=128, batch_size=64, steps=200000, n_critic=5, g_lr=1e-4, d_lr=1e-4,
-                     save_every=2000, eval_every=2000, log_every=100)
+  return recipe_lib.make(PAPER, dataset, "sinkhorn_dcgan", objective=objective,
+                         model=dict(width=128, g_norm="batch", kernel_size=5, **nets),
+                         z_dim=128, batch_size=64, steps=200000, n_critic=5, g_lr=1e-4,
+                         d_lr=1e-4, save_every=2000, log_every=100,
+                         evaluation=_fid(dataset, every=2000))
 
 
-def model_factory(config):
-  """(generator, critic) for a config; config.model carries the critic kind and feature_dim."""
-  from repro.data import dataset_info  # pylint: disable=g-import-not-at-top
-  from repro.models import otnets  # pylint: disable=g-import-not-at-top
-  from repro.models.dcgan import dcgan_generator  # pylint: disable=g-import-not-at-top
-  from repro.models.mlp import mlp_generator  # pylint: disable=g-import-not-at-top
-  m = config.model
-  shape = dataset_info(config.dataset).shape
-  if config.arch == "sinkhorn_mlp":
-    hidden = tuple(m["hidden"])
-    return (mlp_generator(config.z_dim, shape[0], hidden),
-            otnets.point_critics(m["critic"], shape[0], hidden, m.get("feature_dim", 0)))
-  size, _, channels = shape
-  return (dcgan_generator(size, channels, config.z_dim, m["width"], m["g_norm"], m["kernel_size"]),
-          otnets.image_critics(m["critic"], size, channels, m["width"], m["kernel_size"],
-                               m.get("feature_dim", 0)))
-
-
-def configure(dataset, solver=None, space=None, epsilon=None, cost=None, sinkhorn_iters=None,
-              sinkhorn_tol=None, gradient=None, debias=None, feature_dim=None):
-  """(TrainConfig, objective, trainer extras); arguments default to the flags, then our defaults."""
-  from repro.data import dataset_info  # pylint: disable=g-import-not-at-top
-
-  def pick(value, flag, default):
-    if value is not None:
-      return value
-    if FLAGS.is_parsed() and getattr(FLAGS, flag) is not None:
-      return getattr(FLAGS, flag)
-    return default
-
+def recipe(dataset, **overrides):
+  """Our settings for `dataset` (no source: see the module docstring); options: solver (dual,
+  sinkhorn), space (pixel, feature), epsilon, cost, sinkhorn_iters, sinkhorn_tol, gradient
+  (envelope, autodiff), debias, feature_dim, and the common overrides of repro.recipe."""
+  own, common = recipe_lib.split_overrides(PAPER, overrides, OPTIONS, extra=(recipe_lib.FID,))
+  recipe_lib.check_dataset(PAPER, dataset, DATASETS)
   kind = "toy" if dataset in TOY else "images"
-  solver = pick(solver, "solver", "dual")
-  space = pick(space, "space", "pixel")
-  feature_dim = pick(feature_dim, "feature_dim", FEATURE_DIM[kind])
-  if not feature_dim >= 1:
+  if kind == "toy" and set(common) & set(recipe_lib.FID):
+    raise UsageError(f"the FID flags apply to image datasets, not {dataset}")
+  solver, space = own.get("solver", "dual"), own.get("space", "pixel")
+  feature_dim = own.get("feature_dim", FEATURE_DIM[kind])
+  if not (isinstance(feature_dim, int) and feature_dim >= 1):
     raise UsageError(f"--feature_dim must be a positive integer, got {feature_dim}")
   critic = "dual" if solver == "dual" else ("feature" if space == "feature" else "none")
-  config = dataset_config(dataset)
-  model = dict(config.model, critic=critic)
-  if critic == "feature":
-    model["feature_dim"] = int(feature_dim)
-  config = config.replace(model=model)
   # Toy costs are raw squared distances; image costs per pixel value (mean over dimensions).
-  cost_scale = 1.0 if kind == "toy" else float(np.prod(dataset_info(dataset).shape))
-  objective = RegularizedOTObjective(
-      solver=solver, space=space, epsilon=pick(epsilon, "epsilon", EPSILON[kind]),
-      cost=pick(cost, "cost", "sqeuclidean"), cost_scale=cost_scale,
-      max_iters=pick(sinkhorn_iters, "sinkhorn_iters", SINKHORN_ITERS),
-      tol=pick(sinkhorn_tol, "sinkhorn_tol", SINKHORN_TOL),
-      gradient=pick(gradient, "gradient", "envelope"), debias=pick(debias, "debias", False))
-  extras = dict(models=model_factory)
-  if dataset in ("8gaussians", "25gaussians"):
-    from repro.papers import evaluation  # pylint: disable=g-import-not-at-top
-    extras.update(evaluation.default_extras(dataset))
-  return config, objective, extras
+  cost_scale = 1.0 if kind == "toy" else float(np.prod(catalog.dataset_info(dataset).shape))
+  params = dict(solver=solver, space=space, epsilon=float(own.get("epsilon", EPSILON[kind])),
+                cost=own.get("cost", "sqeuclidean"), cost_scale=cost_scale,
+                max_iters=own.get("sinkhorn_iters", SINKHORN_ITERS),
+                tol=float(own.get("sinkhorn_tol", SINKHORN_TOL)),
+                gradient=own.get("gradient", "envelope"), debias=own.get("debias", False))
+  RegularizedOTObjective(**params)   # the parameters' checks, before anything else
+  base = dataset_recipe(dataset, ("regularized_ot", params), critic, feature_dim)
+  return recipe_lib.apply_overrides(base, common, extra=(recipe_lib.FID,))
+
+
+def define_flags(flags):
+  flags.DEFINE_enum("solver", None, ["dual", "sinkhorn"],
+                    "dual: network potentials on the smoothed dual (the paper's scheme, the "
+                    "default); sinkhorn: exact mini-batch Sinkhorn.")
+  flags.DEFINE_enum("space", None, ["pixel", "feature"],
+                    "Cost on flattened samples (default) or on learned features (--solver=sinkhorn).")
+  flags.DEFINE_float("epsilon", None, "Entropic regularisation ε, in cost units (no source).")
+  flags.DEFINE_enum("cost", None, ["sqeuclidean", "euclidean"], "Ground cost c(x, y) "
+                    "(default sqeuclidean).")
+  flags.DEFINE_integer("sinkhorn_iters", None, "Sinkhorn iteration cap (no source).")
+  flags.DEFINE_float("sinkhorn_tol", None, "Stop Sinkhorn when the L1 marginal error is below this.")
+  flags.DEFINE_enum("gradient", None, ["envelope", "autodiff"],
+                    "envelope: Danskin gradient, plan fixed (the paper, the default); autodiff: "
+                    "through the Sinkhorn iterations.")
+  flags.DEFINE_boolean("debias", None, "Debiased Sinkhorn divergence W(x,y) - W(x,x)/2 - W(y,y)/2.")
+  flags.DEFINE_integer("feature_dim", None, "Feature dimension for --space=feature (no source).")
 
 
 def main():
-  run_paper(PAPER, configure, DATASETS, default_dataset="fashion_mnist")
+  from repro.train import cli  # pylint: disable=g-import-not-at-top
+  cli.run_paper(sys.modules[__name__], default_dataset="fashion_mnist")
 
 
 if __name__ == "__main__":

@@ -12,8 +12,8 @@ Sources: bioinf-jku/TTUR — `Poster/TTUR_Converges_NIPS2017.pdf` (= paper Table
 ttur_example_saddle.ipynb`. TTUR gives the discriminator and the generator their own learning rates
 (b and a in Table 1); "orig" is the one-time-scale baseline with a single rate.
 
-FID during training (`fid_extras`, shared with repro.papers.coulomb and repro.papers.fogan, built on
-`repro.metrics.evaluate.fid_eval_fn`): every `--eval_every` steps, `--fid_samples` generated images
+FID during training (the "fid" evaluator of repro.papers.evaluation, shared with Coulomb GAN and
+FOGAN, on `repro.metrics.evaluate.fid_eval_fn`): every `--eval_every` steps, `--fid_samples` generated images
 against reference statistics; the value goes to TensorBoard (`eval/fid`, the FID curve) and
 eval.jsonl, and the best-FID weights are kept apart in `<workdir>/best` (the paper reports the best
 FID of a run). Fashion-MNIST uses the suite's Fashion-MNIST classifier
@@ -40,49 +40,23 @@ import json
 import os
 import sys
 
-from absl import app, flags
+from repro import recipe as recipe_lib
+from repro.data import catalog
+from repro.errors import UsageError, exit_on_error, parse_flags_or_exit
+from repro.papers import evaluation
+from repro.train.objective import Objective
 
-from repro.errors import DataUnavailableError, UsageError, exit_on_error, parse_flags_or_exit
-from repro.train.config import TrainConfig
-
-FLAGS = flags.FLAGS
-
-
-def _define(kind, name, default, help_text, **kw):
-  """Defines a flag unless another module of the process already did (shared FID flags)."""
-  if name not in FLAGS:
-    getattr(flags, f"DEFINE_{kind}")(name, default, help_text, **kw)
-
-
-def define_fid_flags():
-  _define("string", "fid", "auto", "FID during training: auto (on when the extractor's weights are "
-          "on this machine, else a one-line notice), on (fail fast without them) or off.")
-  _define("integer", "fid_samples", None, "Generated images per FID evaluation (default: the "
-          "paper's, 10000 for Fashion-MNIST).")
-  _define("string", "fid_stats", None, "Reference statistics .npz (mu, sigma), e.g. TTUR's "
-          "fid_stats_cifar10_train.npz. Default: computed from the training split and cached "
-          "($REPRO_CACHE_DIR, ~/.cache/repro/fid_stats).")
-  _define("string", "fid_extractor", None, "Feature extractor (default: fashion_mnist_cnn for "
-          "fashion_mnist, inception_2015 otherwise).")
-  _define("string", "inception_graph", None, "classify_image_graph_def.pb or "
-          "inception-2015-12-05.tgz (or $REPRO_INCEPTION_GRAPH).")
-
-
-define_fid_flags()
-flags.DEFINE_enum("model", "dcgan", ["dcgan", "wgan_gp", "language"],
-                  "dcgan (DCGAN_FID_batched), wgan_gp (WGAN_GP/gan_64x64_FID.py) or language "
-                  "(WGAN_GP/gan_language_JSD.py; the default for --dataset=lm1b / --text_file).")
-_define("boolean", "ttur", True, "Two time scales (Table 1 'TTUR' column); --nottur: the 'orig' "
-        "single learning rate (and 5 critic steps for WGAN-GP).")
-_define("integer", "saddle_steps", 5000, "Iterations of the toy saddle (notebook: n_iter 5000).")
-
-TOY = ("8gaussians", "25gaussians", "swissroll")
+PAPER = "ttur"
+TOY = catalog.names(family="gan_toy")
 MODELS = ("dcgan", "wgan_gp", "language")
 DCGAN_DATASETS = ("celeb_a", "cifar10", "svhn", "lsun_bedroom", "fashion_mnist") + TOY
 WGAN_GP_DATASETS = ("cifar10", "lsun_bedroom", "fashion_mnist") + TOY
 LANGUAGE_DATASETS = ("lm1b", "text")     # One Billion Word (tfds) or --text_file
 TRAIN_DATASETS = tuple(sorted(set(DCGAN_DATASETS + WGAN_GP_DATASETS + LANGUAGE_DATASETS)))
 DATASETS = TRAIN_DATASETS + ("saddle",)
+# The paper's own options (`recipe(dataset, **options)`, the command line's flags of these names).
+OPTIONS = ("model", "ttur", "gp_weight")
+OVERRIDE_GROUPS = (recipe_lib.FID,)   # the FID flags (image datasets)
 
 # Table 1 (TTUR poster = paper): (discriminator lr b, generator lr a) for TTUR, one lr for "orig".
 TABLE1 = {
@@ -93,12 +67,17 @@ TABLE1 = {
     ("wgan_gp", "cifar10"): ((3e-4, 1e-4), 1e-4),     # FID 24.8 (700 min) vs 29.3 (800 min)
     ("wgan_gp", "lsun_bedroom"): ((3e-4, 1e-4), 1e-4),  # FID 9.5 (1900 min) vs 20.5 (2010 min)
 }
-# Training-set sizes, for DCGAN_FID_batched's epochs (batch_nums = len(data) // batch_size).
-_TRAIN_SIZE = {"celeb_a": 202599, "cifar10": 50000, "lsun_bedroom": 3033042, "svhn": 73257,
-               "fashion_mnist": 60000}
 # run.sh `epochs`: celebA 81, lsun 9, cifar10 500 (SVHN has no run.sh entry: Table 1's updates).
+# DCGAN_FID_batched's batch_nums = len(data) // batch_size over every image of the set.
 _DCGAN_EPOCHS = {"celeb_a": 81, "lsun_bedroom": 9, "cifar10": 500}
 _SVHN_UPDATES = {True: 165000, False: 185000}     # Table 1 "updates" column
+LANGUAGE_JSD_SAMPLES = 640   # gan_language_JSD.py: 10 x generate_samples() of BATCH_SIZE 64
+LANGUAGE_NGRAMS = 6          # N_NGRAMS = 6
+LAMBDA_GP = {"image": 10.0, "toy": 0.1, "language": 10.0}   # gan_64x64_FID.py / gan_language_JSD.py
+                                                            # LAMBDA 10; gan_toy.py LAMBDA .1
+# FID on 50k samples (run.sh --fid_n_samples / FID_EVAL_SIZE 50000); the CPU stand-in: 10k.
+FID_SAMPLES = 50000
+FASHION_MNIST_FID_SAMPLES = 10000
 
 
 # ---- settings ------------------------------------------------------------------------------------
@@ -110,23 +89,32 @@ def _rates(model, dataset, ttur):
   return (b, a) if ttur else (orig, orig)
 
 
-def dcgan_config(dataset, ttur=True):
+def _fid(dataset, quantize, every, **changes):
+  n = FASHION_MNIST_FID_SAMPLES if dataset == "fashion_mnist" else FID_SAMPLES
+  return evaluation.fid_evaluation(dataset, n, quantize, every, **changes)
+
+
+def dcgan_recipe(dataset, ttur=True):
   d_lr, g_lr = _rates("dcgan", dataset, ttur)
+  objective = ("gan", {})
   if dataset in TOY:
     # Not in the paper: gan_toy.py's 2-D setting (3x512 ReLU MLPs, noise dim 2, batch 256, 100k
     # iterations) with DCGAN_FID_batched's loss, Adam beta1 0.5 and CIFAR-10's Table 1 rates.
-    return TrainConfig(dataset=dataset, arch="mlp", model=dict(hidden=(512, 512, 512)), z_dim=2,
-                       z_dist="normal", batch_size=256, steps=100000, n_critic=1,
-                       g_lr=g_lr, d_lr=d_lr, g_beta1=0.5, g_beta2=0.999, d_beta1=0.5,
-                       d_beta2=0.999, save_every=1000, eval_every=1000, log_every=100)
+    return recipe_lib.make(PAPER, dataset, "mlp", model=dict(hidden=(512, 512, 512)),
+                           objective=objective, z_dim=2, z_dist="normal", batch_size=256,
+                           steps=100000, n_critic=1, g_lr=g_lr, d_lr=d_lr, g_beta1=0.5,
+                           g_beta2=0.999, d_beta1=0.5, d_beta2=0.999, save_every=1000,
+                           log_every=100,
+                           evaluation=evaluation.mixture_evaluation(dataset, every=1000))
+  info = catalog.dataset_info(dataset)
   if dataset == "svhn":
     steps = _SVHN_UPDATES[ttur]
   elif dataset == "fashion_mnist":
-    steps = 25 * _TRAIN_SIZE[dataset] // 64    # not in the paper: main.py's default --epoch 25
+    steps = 25 * info.size() // 64    # not in the paper: main.py's default --epoch 25
   else:
-    steps = _DCGAN_EPOCHS[dataset] * (_TRAIN_SIZE[dataset] // 64)
-  return TrainConfig(
-      dataset=dataset, arch="dcgan_tf",
+    steps = _DCGAN_EPOCHS[dataset] * (info.size("all" if dataset == "celeb_a" else "train") // 64)
+  return recipe_lib.make(
+      PAPER, dataset, "dcgan_tf", objective=objective,
       model=dict(width=64, g_norm="batch", d_norm="batch"),  # model.py gf_dim = df_dim = 64, BN in G and D
       z_dim=100, z_dist="uniform",          # model.py L333: batch_z ~ U[-1, 1], z_dim 100
       batch_size=64,                        # run.sh --batch_size=64
@@ -135,51 +123,66 @@ def dcgan_config(dataset, ttur=True):
       g_beta1=0.5, d_beta1=0.5,             # run.sh --beta1 0.5
       g_beta2=0.999, d_beta2=0.999,         # tf.train.AdamOptimizer default beta2
       save_every=2000,                      # model.py L409: checkpoint every 2000 counters
-      eval_every=5000 if dataset != "fashion_mnist" else 1000,  # run.sh --fid_eval_steps 5000
-      log_every=100)                        # model.py L353: print every 100
+      log_every=100,                        # model.py L353: print every 100
+      # model.py L386: FID on (G(z) + 1) * 127.5 kept as float; run.sh --fid_eval_steps 5000.
+      evaluation=_fid(dataset, "none", 5000 if dataset != "fashion_mnist" else 1000))
 
 
-def wgan_gp_config(dataset, ttur=True):
+def wgan_gp_recipe(dataset, ttur=True, gp_weight=None):
   d_lr, g_lr = _rates("wgan_gp", dataset, ttur)
+  lam = gp_weight if gp_weight is not None else LAMBDA_GP["toy" if dataset in TOY else "image"]
   # gan_64x64_FID.py L43-59: TTUR CRITIC_ITERS 1, ITERS 100000, FID_STEP 1000;
   # orig CRITIC_ITERS 5, ITERS 25009, FID_STEP 333 (its orig rates 5e-4 differ from Table 1's 1e-4).
   n_critic, steps, every = (1, 100000, 1000) if ttur else (5, 25009, 333)
-  common = dict(n_critic=n_critic, steps=steps, g_lr=g_lr, d_lr=d_lr,
-                g_beta1=0.0, d_beta1=0.0, g_beta2=0.9, d_beta2=0.9)  # L632-634: Adam(beta1 0, beta2 0.9)
+  common = dict(objective=("wgan", dict(gp_weight=lam)), n_critic=n_critic, steps=steps,
+                g_lr=g_lr, d_lr=d_lr, g_beta1=0.0, d_beta1=0.0, g_beta2=0.9,
+                d_beta2=0.9)  # L632-634: Adam(beta1 0, beta2 0.9)
   if dataset in TOY:
     # Not in the paper: gan_toy.py's nets and data (3x512 ReLU MLPs, noise 2, batch 256, 100k
     # iterations, λ 0.1) with TTUR's WGAN-GP optimiser (Adam (0, 0.9), rates, 1 critic step).
     # Measured on 8gaussians (1000 steps at 3.3x the rates, decayed): gan_toy.py's beta1 0.5
     # reaches a 3-sigma fraction of 0.03-0.26, beta1 0 reaches 0.38 (7-8 of 8 modes).
     common.update(steps=100000)
-    return TrainConfig(dataset=dataset, arch="mlp", model=dict(hidden=(512, 512, 512)), z_dim=2,
-                       batch_size=256, save_every=1000, eval_every=1000, log_every=100, **common)
+    return recipe_lib.make(PAPER, dataset, "mlp", model=dict(hidden=(512, 512, 512)), z_dim=2,
+                           batch_size=256, save_every=1000, log_every=100,
+                           evaluation=evaluation.mixture_evaluation(dataset, every=1000),
+                           **common)
   # (tests/test_ttur.py trains it for 1000 steps at 3.3x these rates, ratio kept, decayed to 0.)
+  # gan_64x64_FID.py L751-768: FID at iteration 0 and every FID_STEP on FID_EVAL_SIZE 50000 samples
+  # of Generator(FID_SAMPLE_BATCH_SIZE = 1000) with fresh noise, tflib batch norm on the statistics
+  # of each batch of 1000; ((samples + 1) * 127.5).astype('uint8').
+  fid = _fid(dataset, "truncate", every, sampler="training", sample_batch=1000, at_start=True)
   if dataset == "fashion_mnist":
     # Not in the paper (the Good ResNets need 32 or 64 px): gan_mnist.py's WGAN-GP nets (DIM 64,
     # 5x5, no normalisation), noise 128, batch 64, with TTUR's WGAN-GP rates.
-    return TrainConfig(dataset=dataset, arch="dcgan",
-                       model=dict(width=64, g_norm="none", d_norm="none", kernel_size=5),
-                       z_dim=128, batch_size=64, save_every=every, eval_every=every,
-                       log_every=100, **common)
-  # gan_64x64_FID.py: GoodGenerator / GoodDiscriminator, BN_G and BN_D on (layer norm in the critic
-  # for wgan-gp, `Normalize` L169-176), DIM 64; TTUR used DIM 32 for CIFAR-10 (TTUR issue 19).
+    return recipe_lib.make(PAPER, dataset, "dcgan",
+                           model=dict(width=64, g_norm="none", d_norm="none", kernel_size=5),
+                           z_dim=128, batch_size=64, save_every=every, log_every=100,
+                           evaluation=fid, **common)
+  # gan_64x64_FID.py: GoodGenerator / GoodDiscriminator, BN_G and BN_D on (tflib layer norm, scale/
+  # offset per channel, in the critic for wgan-gp, `Normalize` L169-176), DIM 64; TTUR used DIM 32
+  # for CIFAR-10 (TTUR issue 19). The file ties the net to DIM: `fact = DIM // 16` is G's start
+  # map (2x2 at DIM 32, still four up blocks), and the critic's final reshape [-1, 4*4*8*DIM]
+  # packs four DIM-32 images into one critic row (16 critic values for a batch of 64): reproduced
+  # (pack_rows=True); pack_rows=False scores each image (repro.models.resnet).
   width = 32 if dataset == "cifar10" else 64
-  return TrainConfig(dataset=dataset, arch="resnet_good",
-                     model=dict(width=width, g_norm="batch", d_norm="layer"),
-                     z_dim=128, z_dist="normal",     # GoodGenerator: noise = tf.random_normal([n, 128])
-                     batch_size=64,                  # BATCH_SIZE 64
-                     save_every=every, eval_every=every, log_every=200,  # CHECKPOINT_STEP = FID_STEP
-                     **common)
+  return recipe_lib.make(PAPER, dataset, "resnet_good",
+                         model=dict(width=width, g_norm="batch", d_norm="tflib_layer",
+                                    start=width // 16, pack_rows=True),
+                         z_dim=128, z_dist="normal",     # GoodGenerator: noise = tf.random_normal([n, 128])
+                         batch_size=64,                  # BATCH_SIZE 64
+                         save_every=every, log_every=200,  # CHECKPOINT_STEP = FID_STEP
+                         evaluation=fid, **common)
 
 
-def language_config(dataset, ttur=True):
+def language_recipe(dataset, ttur=True, gp_weight=None):
   """WGAN_GP/gan_language_JSD.py: Table 1's language rows (TTUR = True) or the "orig" branch."""
   # gan_language_JSD.py L29-40: TTUR CRITIC_ITERS 1, LR_DISC 3e-4, LR_GEN 1e-4;
   # orig CRITIC_ITERS 10, LR_DISC = LR_GEN = 1e-4 (Table 1: b = 3e-4, a = 1e-4 vs 1e-4).
   n_critic, d_lr, g_lr = (1, 3e-4, 1e-4) if ttur else (10, 1e-4, 1e-4)
-  return TrainConfig(
-      dataset=dataset, arch="language",
+  lam = gp_weight if gp_weight is not None else LAMBDA_GP["language"]
+  return recipe_lib.make(
+      PAPER, dataset, "language", objective=("wgan", dict(gp_weight=lam)),
       model=dict(width=512,             # DIM = 512
                  g_norm="none",         # Generator: no normalisation (as gan_language.py)
                  init="tflib"),         # tflib Conv1D he_init / Linear glorot
@@ -188,132 +191,58 @@ def language_config(dataset, ttur=True):
       steps=200000,                     # ITERS = 200000
       n_critic=n_critic, d_lr=d_lr, g_lr=g_lr,
       g_beta1=0.5, g_beta2=0.9, d_beta1=0.5, d_beta2=0.9,  # AdamOptimizer(beta1=0.5, beta2=0.9)
-      eval_every=100,                   # JSDs `if iteration % 100 == 0`
+      # JSDs `if iteration % 100 == 0` on 10 x 64 samples, n = 1..6
+      evaluation=evaluation.jsd_evaluation(LANGUAGE_JSD_SAMPLES, every=100,
+                                           max_n=LANGUAGE_NGRAMS),
       log_every=100,                    # lib.plot.flush() every 100 iterations
       save_every=1000,                  # suite choice: the script saves no checkpoints
       # SEQ_LEN 32, MAX_N_EXAMPLES 10000000; load_dataset(max_vocab_size=2048)
       text=dict(seq_len=32, max_lines=10_000_000, max_vocab=2048))
 
 
-LANGUAGE_JSD_SAMPLES = 640   # gan_language_JSD.py: 10 x generate_samples() of BATCH_SIZE 64
-LANGUAGE_NGRAMS = 6          # N_NGRAMS = 6
-LAMBDA_GP = {"image": 10.0, "toy": 0.1, "language": 10.0}   # gan_64x64_FID.py / gan_language_JSD.py
-                                                            # LAMBDA 10; gan_toy.py LAMBDA .1
+def default_model(dataset):
+  return "language" if dataset in LANGUAGE_DATASETS else "dcgan"
+
+
+def recipe(dataset, **overrides):
+  """One Table 1 row (or a documented stand-in); options: model ("dcgan", "wgan_gp",
+  "language"; default by dataset), ttur (True: two time scales; False: the "orig" single rate),
+  gp_weight (λ of the WGAN-GP models), the FID overrides (fid, fid_samples, fid_stats,
+  fid_extractor, inception_graph) and the common overrides of repro.recipe."""
+  own, common = recipe_lib.split_overrides(PAPER, overrides, OPTIONS, extra=(recipe_lib.FID,))
+  recipe_lib.check_dataset(PAPER, dataset, TRAIN_DATASETS)
+  model = own.get("model") or default_model(dataset)
+  ttur = own.get("ttur", True)
+  if model not in MODELS:
+    raise UsageError(f"--model must be one of {', '.join(MODELS)}, got {model!r}")
+  check_setting(model, dataset)
+  if model == "dcgan" and "gp_weight" in own:
+    raise UsageError("--gp_weight applies to --model=wgan_gp or language")
+  if model == "language":
+    base = language_recipe(dataset, ttur, own.get("gp_weight"))
+  elif model == "dcgan":
+    base = dcgan_recipe(dataset, ttur)
+  else:
+    base = wgan_gp_recipe(dataset, ttur, own.get("gp_weight"))
+  return recipe_lib.apply_overrides(base, common, extra=(recipe_lib.FID,))
 
 
 # ---- the DCGAN objective ---------------------------------------------------------------------------
 
-def gan_objective():
-  from repro.losses import ttur as losses  # pylint: disable=g-import-not-at-top
-  from repro.train.objective import Objective  # pylint: disable=g-import-not-at-top
+class GANObjective(Objective):
+  """The standard GAN of DCGAN_FID_batched: minimax critic loss, non-saturating generator loss."""
+  name = "gan"
 
-  class GANObjective(Objective):
-    """The standard GAN of DCGAN_FID_batched: minimax critic loss, non-saturating generator loss."""
-    name = "gan"
+  def critic_loss(self, critic, inputs):
+    from repro.losses import ttur as losses  # pylint: disable=g-import-not-at-top
+    d_real = critic(inputs.real, training=True)
+    d_fake = critic(inputs.fake, training=True)
+    real_term, fake_term = losses.discriminator_loss_terms(d_real, d_fake)
+    return real_term + fake_term, {"loss_real": real_term, "loss_fake": fake_term}
 
-    def critic_loss(self, critic, inputs):
-      d_real = critic(inputs.real, training=True)
-      d_fake = critic(inputs.fake, training=True)
-      real_term, fake_term = losses.discriminator_loss_terms(d_real, d_fake)
-      return real_term + fake_term, {"loss_real": real_term, "loss_fake": fake_term}
-
-    def generator_loss(self, critic, inputs):
-      return losses.generator_loss(critic(inputs.fake, training=True)), {}
-
-    def after_critic_step(self, critic):  # nothing to do (a body AutoGraph can convert)
-      del critic
-
-  return GANObjective()
-
-
-# ---- FID during training (shared with Coulomb GAN and FOGAN) -------------------------------------
-
-def _flag(name, value):
-  if value is not None:
-    return value
-  return getattr(FLAGS, name) if name in FLAGS and FLAGS.is_parsed() else None
-
-
-# TTUR's reference statistics hold all training images (README, ttur_stats); for LSUN the first
-# version of fid_stats_lsun.npz used 100k random images (TTUR commit 583a850), which bounds the cost.
-_N_REAL = {"lsun_bedroom": 100000}
-
-
-def fid_extras(dataset, n_samples, quantize="none", mode=None, stats=None, extractor=None,
-               inception_graph=None, cache_dir=None, quiet=False):
-  """Trainer extras (eval_fn, best_metric) computing FID every eval step, or {} when FID is off.
-
-  Built on `repro.metrics.evaluate.fid_eval_fn` (reference statistics cached on disk, protocol in
-  <workdir>/fid_protocol.json). mode: "auto" | "on" | "off" (default --fid). 2-D sets get the
-  mixture metrics instead.
-  """
-  from repro.data import dataset_info  # pylint: disable=g-import-not-at-top
-  from repro.papers import evaluation  # pylint: disable=g-import-not-at-top
-  if dataset_info(dataset).kind != "image":
-    return evaluation.default_extras(dataset)
-  mode = _flag("fid", mode) or "auto"
-  if mode not in ("auto", "on", "off"):
-    raise UsageError(f"--fid must be auto, on or off, got {mode!r}")
-  if mode == "off":
-    return {}
-  n_samples = int(_flag("fid_samples", None) or n_samples)
-  if n_samples < 2:
-    raise UsageError(f"--fid_samples must be >= 2, got {n_samples}")
-  stats = _flag("fid_stats", stats)
-  if stats and not os.path.isfile(stats):
-    raise UsageError(f"--fid_stats {stats} does not exist")
-  name = _flag("fid_extractor", extractor) or (
-      "fashion_mnist_cnn" if dataset == "fashion_mnist" else "inception_2015")
-  kwargs = {}
-  graph = _flag("inception_graph", inception_graph)
-  if name == "inception_2015" and graph:
-    kwargs["graph_path"] = graph
-  data_dir = _flag("data_dir", None)
-  from repro.metrics.evaluate import fid_eval_fn  # pylint: disable=g-import-not-at-top
-  try:
-    eval_fn = fid_eval_fn(dataset, extractor=name, n=n_samples, n_real=_N_REAL.get(dataset),
-                          quantize=quantize, cache_dir=cache_dir, data_dir=data_dir or None,
-                          extractor_kwargs=kwargs, stats=stats)
-  except DataUnavailableError as e:
-    if mode == "on":
-      raise
-    if not quiet:
-      print(f"FID off (--fid=auto): {e}", flush=True)
-    return {}
-  return dict(eval_fn=eval_fn, best_metric=("fid", "min"))
-
-
-# ---- configure / main ------------------------------------------------------------------------------
-
-def configure(dataset, model=None, ttur=None, gp_weight=None, fid=None):
-  """(TrainConfig, objective, trainer extras) of one Table 1 row (or a documented stand-in)."""
-  from repro.train.objective import WassersteinObjective  # pylint: disable=g-import-not-at-top
-  explicit = FLAGS.is_parsed() and "model" in FLAGS and FLAGS["model"].present
-  model = model or (_flag("model", None) if explicit else None) or (
-      "language" if dataset in LANGUAGE_DATASETS else "dcgan")
-  ttur = ttur if ttur is not None else (_flag("ttur", None) if _flag("ttur", None) is not None
-                                        else True)
-  if model not in MODELS:
-    raise UsageError(f"--model must be one of {', '.join(MODELS)}, got {model!r}")
-  _check_setting(model, dataset)
-  if model == "language":
-    from repro.papers import evaluation  # pylint: disable=g-import-not-at-top
-    lam = gp_weight if gp_weight is not None else LAMBDA_GP["language"]
-    return (language_config(dataset, ttur), WassersteinObjective(gp_weight=lam),
-            evaluation.jsd_extras(LANGUAGE_JSD_SAMPLES, LANGUAGE_NGRAMS))
-  if model == "dcgan":
-    config, objective = dcgan_config(dataset, ttur), gan_objective()
-    # DCGAN_FID_batched model.py L386: FID on (G(z) + 1) * 127.5 kept as float; run.sh 50000 samples.
-    quantize, n_fid = "none", 50000
-  else:
-    config = wgan_gp_config(dataset, ttur)
-    lam = gp_weight if gp_weight is not None else LAMBDA_GP["toy" if dataset in TOY else "image"]
-    objective = WassersteinObjective(gp_weight=lam)
-    # gan_64x64_FID.py L768: ((samples + 1) * 127.5).astype('uint8'); FID_EVAL_SIZE 50000.
-    quantize, n_fid = "truncate", 50000
-  if dataset == "fashion_mnist":
-    n_fid = 10000   # CPU stand-in (not in the paper): 10k samples through the small classifier
-  return config, objective, fid_extras(dataset, n_fid, quantize, mode=fid)
+  def generator_loss(self, critic, inputs):
+    from repro.losses import ttur as losses  # pylint: disable=g-import-not-at-top
+    return losses.generator_loss(critic(inputs.fake, training=True)), {}
 
 
 # ---- the toy saddle ---------------------------------------------------------------------------------
@@ -398,7 +327,7 @@ def saddle_main(workdir, seed=0, n_iter=5000, quiet=False):
   return results
 
 
-def _check_setting(model, dataset):
+def check_setting(model, dataset):
   allowed = {"dcgan": DCGAN_DATASETS, "wgan_gp": WGAN_GP_DATASETS,
              "language": LANGUAGE_DATASETS}[model]
   if dataset not in allowed:
@@ -407,19 +336,23 @@ def _check_setting(model, dataset):
                      f"{', '.join(allowed)}{hint}")
 
 
-def _check_model_dataset():
-  from repro.train.cli import text_dataset_flag  # pylint: disable=g-import-not-at-top
-  dataset = text_dataset_flag() or "fashion_mnist"
-  if dataset not in TRAIN_DATASETS:
-    return   # train_main reports unknown datasets
-  model = FLAGS.model if FLAGS["model"].present else (
-      "language" if dataset in LANGUAGE_DATASETS else "dcgan")
-  _check_setting(model, dataset)
+def define_flags(flags):
+  flags.DEFINE_enum("model", None, list(MODELS),
+                    "dcgan (DCGAN_FID_batched), wgan_gp (WGAN_GP/gan_64x64_FID.py) or language "
+                    "(WGAN_GP/gan_language_JSD.py; the default for --dataset=lm1b / --text_file).")
+  flags.DEFINE_boolean("ttur", None, "Two time scales (Table 1 'TTUR' column, the default); "
+                       "--nottur: the 'orig' single learning rate (and 5 critic steps for WGAN-GP).")
+  flags.DEFINE_float("gp_weight", None, "WGAN-GP penalty weight λ (default 10, 0.1 on 2-D sets).")
+  flags.DEFINE_integer("saddle_steps", 5000, "Iterations of the toy saddle (notebook: n_iter 5000).")
 
 
 def main():
-  from repro.train.cli import train_main  # pylint: disable=g-import-not-at-top
-  train = train_main("ttur", configure, TRAIN_DATASETS, default_dataset="fashion_mnist")
+  from absl import app, flags  # pylint: disable=g-import-not-at-top
+  from repro.train import cli  # pylint: disable=g-import-not-at-top
+  cli.define_paper_flags(sys.modules[__name__])
+  FLAGS = flags.FLAGS  # pylint: disable=invalid-name
+  train = cli.train_main(PAPER, recipe, OPTIONS, TRAIN_DATASETS, default_dataset="fashion_mnist",
+                         extra=(recipe_lib.FID,))
 
   @exit_on_error
   def ttur_main(argv):
@@ -430,10 +363,11 @@ def main():
         raise UsageError(f"--saddle_steps must be a positive integer, got {FLAGS.saddle_steps}")
       saddle_main(FLAGS.workdir or "runs/ttur_saddle", FLAGS.seed or 0, FLAGS.saddle_steps)
       return 0
-    if FLAGS["model"].present and FLAGS.model == "language" and not (FLAGS.dataset or
-                                                                      FLAGS.text_file):
+    if FLAGS.model == "language" and not (FLAGS.dataset or FLAGS.text_file):
       FLAGS.dataset = "lm1b"   # the language model's default: One Billion Word
-    _check_model_dataset()     # a mismatch fails before TensorFlow starts
+    dataset = cli.text_dataset_flag() or "fashion_mnist"
+    if dataset in TRAIN_DATASETS:   # a mismatch fails before TensorFlow starts
+      check_setting(FLAGS.model or default_model(dataset), dataset)
     return train(argv)
 
   app.run(ttur_main, flags_parser=parse_flags_or_exit)

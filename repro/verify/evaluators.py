@@ -111,8 +111,7 @@ def given_dataset(ctx):
   """The dataset of the --checkpoint / --workdir generator, read without loading it (or None)."""
   from repro import checkpoints  # pylint: disable=g-import-not-at-top
   if ctx.workdir:
-    path = os.path.join(ctx.workdir, "config.json")
-    return _read_json(path).get("dataset") if os.path.isfile(path) else None
+    return (workdir_record(ctx.workdir) or {}).get("dataset")
   kind, value = checkpoints.resolve(ctx.checkpoint)
   if kind == "name":
     return value.get("dataset")
@@ -438,11 +437,9 @@ def _logged_best(entry, ctx):
   pick = min if entry["better"] == "lower" else max
   step, value = pick(values, key=lambda sv: sv[1])
   deviations = []
-  config_path = os.path.join(workdir, "config.json")
-  if os.path.isfile(config_path):
-    config = _read_json(config_path)
-    if config.get("dataset") != entry["dataset"]:
-      deviations.append(f"trained on {config.get('dataset')}, not {entry['dataset']}")
+  record = workdir_record(workdir)
+  if record and record.get("dataset") != entry["dataset"]:
+    deviations.append(f"trained on {record.get('dataset')}, not {entry['dataset']}")
   return Measured(value, n=len(values), deviations=deviations,
                   details={"best_step": step, "evaluations": len(values),
                            "last_step": values[-1][0]})
@@ -453,6 +450,15 @@ def _logged_best(entry, ctx):
 def _read_json(path):
   with open(path, encoding="utf-8") as f:
     return json.load(f)
+
+
+def workdir_record(workdir):
+  """A training workdir's recipe.json (or a pre-recipe workdir's config.json) as a dict, or None."""
+  for name in ("recipe.json", "config.json"):
+    path = os.path.join(workdir, name)
+    if os.path.isfile(path):
+      return _read_json(path)
+  return None
 
 
 def klwgan_runs(ctx):

@@ -170,8 +170,8 @@ module, commands = sys.argv[1], json.loads(sys.argv[2])
 flag_module = {"repro.metrics.fid": "repro.metrics.fid_cli"}.get(module, module)
 try:
   mod = importlib.import_module(flag_module)
-  if module.startswith("repro.papers."):   # the shared training flags, as the module's main() has them
-    importlib.import_module("repro.train.cli")
+  if module.startswith("repro.papers."):   # the flags the module's main() defines
+    importlib.import_module("repro.train.cli").define_paper_flags(mod)
 except Exception as e:
   print(json.dumps({"import": f"{type(e).__name__}: {e}"})); sys.exit(0)
 results = {}
@@ -200,7 +200,7 @@ print(json.dumps(results))
 def check_commands(commands, python=None):
   """{command: problem or None}: each command's flags parsed by its module's own absl flags.
 
-  One subprocess per module (paper modules define flags at import; they must not meet).
+  One subprocess per module (each defines its paper's flags; they must not meet).
   """
   by_module = {}
   out = {}
