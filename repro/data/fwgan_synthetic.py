@@ -137,13 +137,20 @@ def evaluation_points(name, seed, n=EVAL_SIZE):
 
 def get_dataset(name, batch_size=BATCH_SIZE, seed=0, repeat=True):
   """tf.data over the 5000 training points in f-wgan's DataLoader order (no shuffle; the last
-  batch of an epoch is smaller), float32 [batch, 2]."""
+  batch of an epoch is smaller), float32 [batch, 2].
+
+  tf.data autotuning is off: there is nothing to tune in 20 in-memory batches, and deleting an
+  autotuned iterator waits, idle, for its tuning thread's current sleep (periods double up to 60 s):
+  `--table` spent 27-31 s in `keras.backend.clear_session()` between cells.
+  """
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   points = training_points(name, seed).astype(np.float32)
   ds = tf.data.Dataset.from_tensor_slices(points).batch(batch_size, drop_remainder=False)
   if repeat:
     ds = ds.repeat()
-  return ds.prefetch(tf.data.AUTOTUNE)
+  options = tf.data.Options()
+  options.autotune.enabled = False
+  return ds.prefetch(tf.data.AUTOTUNE).with_options(options)
 
 
 def batches_per_epoch(batch_size=BATCH_SIZE, n=TRAIN_SIZE):

@@ -8,8 +8,8 @@ https://arxiv.org/abs/1910.09779), with its hinge baseline.
 Sources: ermongroup/f-wgan `synthetic/kl_wgan.py` (2-D training), `synthetic/datasets.py` (data),
 `synthetic/generative_modeling_plots.ipynb` (evaluation and the reported table),
 `image_generation/train_C10U.sh`, `train_fns.py`, `utils.py`, `BigGAN.py` (images).
-Hardware: the 2-D sets run on a 2-core CPU: one run (500 epochs, 10000 generator steps) takes 3-4
-CPU minutes, the full table (4 runs x 12 cells) about 3 CPU hours; the recorded runs, their times and
+Hardware: the 2-D sets run on a 2-core CPU: one run (500 epochs, 10000 generator steps) takes 1.5-4
+CPU minutes, the full table (4 runs x 12 cells) about 2 CPU hours; the recorded runs, their times and
 the table are in papers/results/klwgan_synthetic.json and the README ("KL-WGAN's synthetic table");
 the image configs are meant for a GPU (~97k generator steps of a BigGAN ResNet with 256-channel
 blocks: minutes per step on a busy 2-core CPU). On a CPU, `--ch=8` or `--ch=16` makes it usable.
