@@ -202,3 +202,10 @@ def test_contamination_images_look_like_mnist_digits():
   assert digits.shape == (1797, 28, 28, 1)
   assert digits.min() == -1.0 and digits.max() <= 1.0
   assert np.all(digits[:, :4] == -1) and np.all(digits[:, :, 24:] == -1)   # a 20x20 box, as MNIST
+
+
+def test_plot_ticks_are_round_numbers():
+  from repro.metrics import fid_disturbance as fd
+  assert [fd.nice_step(x) for x in (41.6, 29.2, 5.9, 0.3, 2.0)] == [50.0, 50.0, 10.0, 0.5, 2.0]
+  assert fd.monotone_increase([0.1, 4.0, 12.2, 29.5]) == pytest.approx(3.9)
+  assert fd.monotone_increase([1.0, 3.0, 2.0]) == pytest.approx(-1.0)

@@ -247,6 +247,17 @@ def find_study(data, dataset, extractor):
 
 # ---- the plot (Pillow, which TensorBoard already needs) ----------------------------------------
 
+def nice_step(raw):
+  """1, 2, 2.5 or 5 times a power of ten, the smallest at least `raw` (> 0)."""
+  if raw <= 0:
+    return 1.0
+  power = 10.0 ** np.floor(np.log10(raw))
+  for m in (1.0, 2.0, 2.5, 5.0, 10.0):
+    if m * power >= raw - 1e-12:
+      return float(m * power)
+  return float(10 * power)
+
+
 def plot(result, path, panel=(300, 230)):
   """PNG: one panel per family, FID (y) vs disturbance level (x)."""
   from PIL import Image, ImageDraw, ImageFont  # pylint: disable=g-import-not-at-top
@@ -265,7 +276,7 @@ def plot(result, path, panel=(300, 230)):
     fam = result["families"][family]
     ox, oy = (i % cols) * pw, (i // cols) * ph + head
     left, right, top, bottom = ox + 52, ox + pw - 14, oy + 24, oy + ph - 36
-    draw.text((ox + 52, oy + 6), family.replace("_", " "), fill="black", font=font)
+    draw.text((ox + 120, oy + 6), family.replace("_", " "), fill="black", font=font)
     draw.rectangle([left, top, right, bottom], outline="black")
     if "fid" not in fam:
       draw.text((left + 6, (top + bottom) // 2 - 10), "cannot run here:", fill="gray", font=font)
@@ -273,13 +284,16 @@ def plot(result, path, panel=(300, 230)):
                 font=font)
       continue
     levels, fids = fam["levels"], fam["fid"]
-    hi = max(fids) * 1.1 or 1.0
-    ticks = np.linspace(0, hi, 5)
-    for t in ticks:
+    step = nice_step(max(fids) / 5)
+    hi = step * (int(max(fids) / step) + 1)
+    for t in np.arange(0, hi + step / 2, step):
       y = bottom - (t / hi) * (bottom - top)
-      draw.line([left - 4, y, left, y], fill="black")
       draw.line([left + 1, y, right - 1, y], fill=(225, 225, 225))
-      draw.text((ox + 4, y - 6), f"{t:.3g}", fill="black", font=font)
+      draw.line([left - 4, y, left, y], fill="black")
+      draw.text((ox + 4, y - 6), f"{t:g}", fill="black", font=font)
+    draw.line([left, top, left, bottom], fill="black")
+    draw.line([left, bottom, right, bottom], fill="black")
+    draw.text((ox + 4, top - 16), "FID", fill="black", font=font)
     xs = [left + 16 + k * (right - left - 32) / max(1, len(levels) - 1) for k in range(len(levels))]
     ys = [bottom - (f / hi) * (bottom - top) for f in fids]
     for x, lv in zip(xs, levels):
