@@ -224,6 +224,10 @@ def format_text(data, outcomes):
         lines.append(f"{pad}  $ {need.command}")
     if o.measured and o.measured.details.get("generator"):
       lines.append(f"{pad}generator: {o.measured.details['generator']}")
+    if o.measured and "levels" in o.measured.details and "fid" in o.measured.details:
+      lines.append(f"{pad}FID at levels " + ", ".join(
+          f"{lv:g}: {f:.2f}" for lv, f in zip(o.measured.details["levels"], o.measured.details["fid"]))
+          + f" ({o.measured.details.get('source', '')})")
     lines.append(f"{pad}source: {e['source']}")
   table = pivot_table(data, outcomes)
   if table:

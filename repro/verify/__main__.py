@@ -21,6 +21,8 @@ flags.DEFINE_enum("format", "text", ["text", "markdown", "json"], "Output format
 flags.DEFINE_boolean("list", False, "List the registry files and their entries.")
 flags.DEFINE_boolean("record", False, "KL-WGAN: write the runs of --workdir to the registry's "
                      "recorded-results file (papers/results/klwgan_synthetic.json).")
+flags.DEFINE_boolean("recompute", False, "TTUR's FID vs disturbance entries: compute the FIDs "
+                     "instead of reading the recorded results (papers/results/ttur_disturbance.json).")
 flags.DEFINE_string("registry", None, "Registry folder (default: papers/ of the repository).")
 flags.DEFINE_string("data_dir", None, "tfds data dir, or a folder of Fashion-MNIST IDX .gz files.")
 flags.DEFINE_string("inception_graph", None, "classify_image_graph_def.pb or "
@@ -60,7 +62,8 @@ def main(argv):
   ctx = evaluators.Context(checkpoint=FLAGS.checkpoint,
                            workdir=None if FLAGS.record else FLAGS.workdir,
                            data_dir=FLAGS.data_dir, inception_graph=FLAGS.inception_graph,
-                           fid_stats=FLAGS.fid_stats, n_fake=FLAGS.n_fake)
+                           fid_stats=FLAGS.fid_stats, n_fake=FLAGS.n_fake,
+                           recompute=FLAGS.recompute)
   data, outcomes = verify.run(FLAGS.paper, FLAGS.entry, ctx, FLAGS.registry)
   if FLAGS.record and not FLAGS.entry and not FLAGS.registry:   # the repository's own registry
     readme = os.path.join(registry.REPO_ROOT, "README.md")

@@ -35,6 +35,7 @@ class Context:
   inception_graph: Optional[str] = None
   fid_stats: Optional[str] = None
   n_fake: Optional[int] = None          # override of the protocol's sample count (reported)
+  recompute: bool = False               # compute instead of reading recorded results (ttur_claims)
   results: Optional[str] = None         # recorded-results file of the paper (registry `results`)
   paper: str = ""
   _cache: dict = dataclasses.field(default_factory=dict)
@@ -149,6 +150,9 @@ def needs(entry, ctx):
   out = []
   if kind == "unavailable":
     return [Need(entry.get("needs_label", "what the suite lacks"), detail=entry["missing"])]
+  if kind in ("saddle_claim", "fid_disturbance"):
+    from repro.verify import ttur_claims  # pylint: disable=g-import-not-at-top
+    return ttur_claims.needs(entry, ctx)
   if kind in ("generator_fid", "generator_is", "reference_fid", "reference_is"):
     if entry.get("order") == "original":
       out.append(Need(f"{entry['dataset']} in its original file order",
@@ -276,6 +280,9 @@ def _is_from_images(batches, extractor, quantize, splits):
 def measure(entry, ctx):
   """Measured for a runnable entry (call `needs` first)."""
   kind = entry["evaluate"]
+  if kind in ("saddle_claim", "fid_disturbance"):
+    from repro.verify import ttur_claims  # pylint: disable=g-import-not-at-top
+    return ttur_claims.MEASURE[kind](entry, ctx)
   return MEASURE[kind](entry, ctx)
 
 

@@ -19,7 +19,8 @@ REGISTRY_DIR = os.path.join(REPO_ROOT, "papers")
 
 EVALUATORS = ("generator_fid", "generator_is", "reference_fid", "reference_is", "mode_coverage",
               "w_estimate_tracks_quality", "klwgan_synthetic", "klwgan_synthetic_compare",
-              "logged_best", "unavailable")
+              "logged_best", "unavailable",
+              "saddle_claim", "fid_disturbance")   # TTUR's CPU claims: repro/verify/ttur_claims.py
 BETTER = ("lower", "higher", "closer")
 CRITERION_OPS = (">=", ">", "<=", "<", "==")
 REQUIRED = ("id", "dataset", "model", "variant", "metric", "better", "protocol", "source",
@@ -146,6 +147,9 @@ def validate(data):
       problems.append(f"{where}: evaluate = 'unavailable' needs 'missing'")
     if e.get("evaluate") == "logged_best" and not e.get("logged"):
       problems.append(f"{where}: evaluate = 'logged_best' needs 'logged' (the eval.jsonl key)")
+    if e.get("evaluate") in ("saddle_claim", "fid_disturbance"):
+      from repro.verify import ttur_claims  # pylint: disable=g-import-not-at-top
+      problems += ttur_claims.validate(e)
   return problems
 
 
