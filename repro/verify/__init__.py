@@ -3,6 +3,7 @@
   python -m repro.verify --paper=P [--entry=ID] [--checkpoint=NAME|PATH | --workdir=W]
                          [--format=text|markdown|json]
   python -m repro.verify --list
+  python -m repro.verify --all [--format=...]    # one summary row per paper and the total
 
 Prints one row per entry: the paper's value, ours, Δ, reproduced ✓/✗ (within the entry's tolerance,
 or the qualitative criterion met), and the protocol. Entries that cannot run on this machine (data,
@@ -13,6 +14,7 @@ Exit code: 0 when every entry that ran is within tolerance (also when none could
 is not, 2 for usage errors (unknown paper or entry, bad flags, a generator of another dataset).
 """
 
+import collections
 import dataclasses
 import json
 import math
@@ -100,6 +102,43 @@ def run(paper, entry_id=None, ctx=None, registry_dir=None):
   if ctx.workdir and not __import__("os").path.isdir(ctx.workdir):
     raise UsageError(f"--workdir {ctx.workdir} does not exist")
   return data, [verify_entry(e, ctx) for e in entries]
+
+
+def run_all(ctx_factory, registry_dir=None):
+  """{paper: [Outcome]} for every registry file (a fresh Context per paper from ctx_factory())."""
+  return {paper: run(paper, None, ctx_factory(), registry_dir)[1]
+          for paper in registry.available_papers(registry_dir)}
+
+
+def _reasons(outcomes):
+  """The distinct things the entries that cannot run here need, most frequent first."""
+  counts = collections.Counter(n.what for o in outcomes if not o.ran for n in o.needs)
+  return [f"{what} ({n})" if n > 1 else what for what, n in counts.most_common()]
+
+
+def summary_rows(results):
+  """[(paper, entries, reproduced, not reproduced, cannot run, why)], the last row the total."""
+  rows = []
+  for paper, outcomes in results.items():
+    count = collections.Counter(o.status for o in outcomes)
+    rows.append((paper, len(outcomes), count["reproduced"], count["not reproduced"],
+                 count["cannot run"], "; ".join(_reasons(outcomes)) or "—"))
+  total = [sum(r[i] for r in rows) for i in range(1, 5)]
+  rows.append(("total", *total, ""))
+  return rows
+
+
+def format_summary(results, markdown=False):
+  rows = summary_rows(results)
+  head = ("paper", "entries", "reproduced", "not reproduced", "cannot run here", "why not here")
+  if markdown:
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(_md(str(c)) if i == 5 else str(c) for i, c in enumerate(r)) + " |"
+              for r in rows]
+    return "\n".join(lines)
+  lines = [f"{head[0]:9s} {head[1]:>7s} {head[2]:>10s} {head[3]:>14s} {head[4]:>15s}  {head[5]}"]
+  lines += [f"{r[0]:9s} {r[1]:7d} {r[2]:10d} {r[3]:14d} {r[4]:15d}  {r[5]}" for r in rows]
+  return "\n".join(lines)
 
 
 def exit_code(outcomes):

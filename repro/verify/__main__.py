@@ -1,5 +1,6 @@
 """`python -m repro.verify`: see repro/verify/__init__.py."""
 
+import json
 import os
 import sys
 
@@ -19,6 +20,8 @@ flags.DEFINE_string("workdir", None, "A training workdir (its latest checkpoint;
                     "--table=synthetic workdir with one result.json per run).")
 flags.DEFINE_enum("format", "text", ["text", "markdown", "json"], "Output format.")
 flags.DEFINE_boolean("list", False, "List the registry files and their entries.")
+flags.DEFINE_boolean("all", False, "Every paper: one summary table of reproduced / not reproduced "
+                     "/ cannot run here (and why), with the grand total.")
 flags.DEFINE_boolean("record", False, "KL-WGAN: write the runs of --workdir to the registry's "
                      "recorded-results file (papers/results/klwgan_synthetic.json).")
 flags.DEFINE_boolean("recompute", False, "TTUR's FID vs disturbance entries: compute the FIDs "
@@ -49,8 +52,23 @@ def main(argv):
         value = e.get("value", e.get("criterion"))
         print(f"  {e['id']}: {e['metric']} {value}")
     return 0
+  ctx = lambda: evaluators.Context(  # pylint: disable=g-long-lambda
+      checkpoint=FLAGS.checkpoint, workdir=None if FLAGS.record else FLAGS.workdir,
+      data_dir=FLAGS.data_dir, inception_graph=FLAGS.inception_graph, fid_stats=FLAGS.fid_stats,
+      n_fake=FLAGS.n_fake, recompute=FLAGS.recompute)
+  if FLAGS.all:
+    if FLAGS.paper or FLAGS.entry or FLAGS.checkpoint or FLAGS.workdir or FLAGS.record:
+      raise UsageError("--all evaluates every registry entry from shipped results and checkpoints; "
+                       "drop --paper/--entry/--checkpoint/--workdir/--record")
+    results = verify.run_all(ctx, FLAGS.registry)
+    if FLAGS.format == "json":
+      keys = ("paper", "entries", "reproduced", "not_reproduced", "cannot_run", "why")
+      print(json.dumps([dict(zip(keys, row)) for row in verify.summary_rows(results)], indent=1))
+    else:
+      print(verify.format_summary(results, markdown=FLAGS.format == "markdown"), flush=True)
+    return verify.exit_code([o for outcomes in results.values() for o in outcomes])
   if not FLAGS.paper:
-    raise UsageError("--paper is required (or --list); papers: "
+    raise UsageError("--paper is required (or --list or --all); papers: "
                      f"{', '.join(registry.available_papers(FLAGS.registry))}")
   if FLAGS.record:
     data = registry.load_registry(FLAGS.paper, FLAGS.registry)
@@ -59,12 +77,7 @@ def main(argv):
     out = os.path.join(registry.REPO_ROOT, data["results"])
     recorded = evaluators.record_klwgan_results(FLAGS.workdir, out)
     print(f"recorded {len(recorded['runs'])} runs in {out}")
-  ctx = evaluators.Context(checkpoint=FLAGS.checkpoint,
-                           workdir=None if FLAGS.record else FLAGS.workdir,
-                           data_dir=FLAGS.data_dir, inception_graph=FLAGS.inception_graph,
-                           fid_stats=FLAGS.fid_stats, n_fake=FLAGS.n_fake,
-                           recompute=FLAGS.recompute)
-  data, outcomes = verify.run(FLAGS.paper, FLAGS.entry, ctx, FLAGS.registry)
+  data, outcomes = verify.run(FLAGS.paper, FLAGS.entry, ctx(), FLAGS.registry)
   if FLAGS.record and not FLAGS.entry and not FLAGS.registry:   # the repository's own registry
     readme = os.path.join(registry.REPO_ROOT, "README.md")
     if verify.update_readme(readme, verify.recorded_block(recorded, data, outcomes)):
