@@ -88,6 +88,7 @@ OBJECTIVES = Registry("objective", {
 EVALUATORS = Registry("evaluator", {
     "none": "repro.papers.evaluation:no_evaluation",
     "mode_coverage": "repro.papers.evaluation:mode_coverage",
+    "points_prdc": "repro.papers.evaluation:points_prdc",
     "fid": "repro.papers.evaluation:fid",
     "inception_score": "repro.papers.evaluation:inception_score",
     "jsd": "repro.papers.evaluation:jsd",

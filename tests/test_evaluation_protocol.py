@@ -72,12 +72,18 @@ def test_evaluation_at_step_0_and_from_first_step(tmp_path):
   assert [r["step"] for r in records] == [0, 2, 3]
 
 
-def test_sampler_is_recorded_with_every_result(tmp_path):
+def test_sampler_and_precision_recall_are_recorded_with_every_result(tmp_path):
+  from repro import data
+  from repro.metrics import prdc
   trainer = trainer_with(tmp_path, Evaluation(metric="mode_coverage", every=2, n_samples=200,
                                               sampler="training", sample_batch=100))
   trainer.train()
   record = json.loads(open(tmp_path / "eval.jsonl").read().splitlines()[-1])
   assert record["sampler"] == "training" and "modes_covered" in record
+  # the 2-D sets also report precision / recall / density / coverage against 200 training points
+  real = next(iter(data.get_dataset("8gaussians", "train", 200, trainer.recipe.seed + 2))).numpy()
+  expected = prdc.prdc(real.astype(np.float64), trainer.eval_samples(200).astype(np.float64))
+  assert {k: record[k] for k in expected} == pytest.approx(expected, abs=1e-12)
 
 
 def test_inception_score_hook_matches_the_score_of_its_logits():

@@ -26,26 +26,57 @@ def no_evaluation(recipe):
 
 
 def mode_coverage(recipe):
-  """Modes covered and high-quality fraction (within 3σ of a centre) of `n_samples` points."""
+  """Modes covered and high-quality fraction (within 3σ of a centre) of `n_samples` points, and
+  their precision / recall / density / coverage (`points_prdc`)."""
   from repro.data import toy  # pylint: disable=g-import-not-at-top
   centers, std = toy.mixture_spec(recipe.dataset)
   n = recipe.eval.n_samples or MIXTURE_SAMPLES
+  prdc_of = _prdc_against_real_points(recipe, n)
 
   def eval_fn(trainer, step):
     del step
     from repro.metrics import toy as toy_metrics  # pylint: disable=g-import-not-at-top
-    result = toy_metrics.mode_coverage(trainer.eval_samples(n), centers, std)
-    return {"modes_covered": result.modes_covered, "hq_fraction": result.high_quality_fraction}
+    samples = trainer.eval_samples(n)
+    result = toy_metrics.mode_coverage(samples, centers, std)
+    return dict({"modes_covered": result.modes_covered,
+                 "hq_fraction": result.high_quality_fraction}, **prdc_of(samples))
 
   return Evaluator(eval_fn)
 
 
+def points_prdc(recipe):
+  """Precision / recall (k = 3) and density / coverage (k = 5) of `n_samples` generated points
+  against as many training points (repro.metrics.prdc)."""
+  n = recipe.eval.n_samples or MIXTURE_SAMPLES
+  prdc_of = _prdc_against_real_points(recipe, n)
+  return Evaluator(lambda trainer, step: prdc_of(trainer.eval_samples(n)))
+
+
+def _prdc_against_real_points(recipe, n):
+  """samples -> {precision, recall, density, coverage} against `n` training points drawn once per
+  run from their own stream (seed + 2: the training iterator does not advance)."""
+  cache = {}
+
+  def prdc_of(samples):
+    import numpy as np  # pylint: disable=g-import-not-at-top
+    from repro import data  # pylint: disable=g-import-not-at-top
+    from repro.metrics import prdc  # pylint: disable=g-import-not-at-top
+    if "real" not in cache:
+      cache["real"] = next(iter(data.get_dataset(recipe.dataset, "train", n, recipe.seed + 2)))
+    samples = np.asarray(samples, np.float64)
+    if not np.all(np.isfinite(samples)):
+      return {k: float("nan") for k in ("precision", "recall", "density", "coverage")}
+    return prdc.prdc(np.asarray(cache["real"], np.float64), samples)
+
+  return prdc_of
+
+
 def mixture_evaluation(dataset, every):
-  """The recipe evaluation of the 2-D sets: mode coverage on the mixtures, sample plots otherwise."""
+  """The recipe evaluation of the 2-D sets: mode coverage (with precision / recall / density /
+  coverage) on the mixtures, precision / recall / density / coverage on the others."""
   from repro import recipe as recipe_lib  # pylint: disable=g-import-not-at-top
-  if dataset in MIXTURES:
-    return recipe_lib.Evaluation(metric="mode_coverage", every=every, n_samples=MIXTURE_SAMPLES)
-  return recipe_lib.Evaluation(every=every)
+  metric = "mode_coverage" if dataset in MIXTURES else "points_prdc"
+  return recipe_lib.Evaluation(metric=metric, every=every, n_samples=MIXTURE_SAMPLES)
 
 
 # ---- FID during training (TTUR's protocol; TTUR, Coulomb GAN, FOGAN) ---------------------------------

@@ -187,7 +187,8 @@ def summary(trainer, logged):
   if not trainer.chief:
     return
   metrics = {k[len("eval/"):] if k.startswith("eval/") else k: v for k, v in logged.items()
-             if k in ("fid", "modes_covered", "hq_fraction", "js4", "loglik", "mmd_x1e3")}
+             if k in ("fid", "inception_score", "modes_covered", "hq_fraction", "precision",
+                      "recall", "density", "coverage", "js4", "loglik", "mmd_x1e3")}
   workdir = trainer.workdir
   step = int(trainer.step.numpy())
   if metrics:
