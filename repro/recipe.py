@@ -141,7 +141,9 @@ class Recipe(_Spec):
 
   n_critic_schedule: "constant" or "wgan" (100 critic updates for the first 25 generator steps
   and every 500th, WassersteinGAN main.py). real_batches: "fresh" (a new real batch per critic
-  update) or "shared" (one per generator step, f-wgan kl_wgan.py).
+  update) or "shared" (one per generator step, f-wgan kl_wgan.py). The generator update sees
+  generator_real: "critic" (the last critic update's real batch) or "fresh" (a new one), and
+  generator_noise: "fresh" (new noise) or "critic" (the last critic update's noise).
   """
   paper: str = ""
   dataset: str = "8gaussians"
@@ -157,6 +159,8 @@ class Recipe(_Spec):
   n_critic: int = 5
   n_critic_schedule: str = "constant"
   real_batches: str = "fresh"
+  generator_real: str = "critic"
+  generator_noise: str = "fresh"
   ema: EMA = EMA()
   eval: Evaluation = Evaluation()
   seed: int = 0
@@ -235,6 +239,8 @@ class Recipe(_Spec):
     _choose("z_dist", self.z_dist, ("normal", "uniform"))
     _choose("n_critic_schedule", self.n_critic_schedule, ("constant", "wgan"))
     _choose("real_batches", self.real_batches, ("fresh", "shared"))
+    _choose("generator_real", self.generator_real, ("critic", "fresh"))
+    _choose("generator_noise", self.generator_noise, ("fresh", "critic"))
     _choose("eval.sampler", self.eval.sampler, SAMPLERS)
     _choose("eval.best_mode", self.eval.best_mode, ("min", "max"))
     if not isinstance(self.eval.n_samples, int) or self.eval.n_samples < 0:
@@ -413,6 +419,7 @@ def _build(cls, values, prefix):
 # ---- building recipes in paper modules --------------------------------------------------------------
 
 _TOP = ("z_dim", "z_dist", "batch_size", "steps", "n_critic", "n_critic_schedule", "real_batches",
+        "generator_real", "generator_noise",
         "seed", "save_every", "log_every", "keep_checkpoints", "jit_compile")
 
 

@@ -332,13 +332,12 @@ def test_wgan_gp_penalty_on_the_packed_critic_is_the_official_one():
 def test_one_training_step_with_the_packed_critic():
   import tensorflow as tf
   from repro.registry import build_objective
-  from repro.train.step import TrainStep, make_optimizer
+  from repro.train.step import RandomDraws, TrainStep, build_parts
   recipe, (g, d) = _ttur_cifar()
   recipe = recipe.replace(batch_size=8)
   strategy = tf.distribute.get_strategy()
-  step = TrainStep(recipe, build_objective(recipe), g, d, make_optimizer(recipe.g_opt, "g"),
-                   make_optimizer(recipe.d_opt, "d"), strategy, tf.random.Generator.from_seed(0),
-                   tf.Variable(0, dtype=tf.int64))
+  step = TrainStep(recipe, build_objective(recipe), build_parts(recipe, None, (g, d)), strategy,
+                   RandomDraws(tf.random.Generator.from_seed(0), recipe))
   real = tf.constant(np.random.default_rng(5).uniform(-1, 1, (8, 32, 32, 3)), tf.float32)
   before = [w.numpy().copy() for w in d.trainable_weights]
   terms, health = step(lambda: real, 1)

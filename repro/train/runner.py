@@ -22,7 +22,7 @@ from repro.recipe import Recipe, n_critic_at, resume_differences
 from repro.train import images
 from repro.train.checkpoints import CheckpointStore
 from repro.train.distribute import is_chief, is_multi_worker
-from repro.train.step import TrainStep, make_optimizer
+from repro.train.step import RandomDraws, TrainStep, build_parts
 
 NAN_POLICIES = ("stop", "skip")
 # --nan_policy=skip gives up when this many generator steps in a row had a skipped update.
@@ -249,20 +249,10 @@ class Trainer:
     shape = (tuple(dataset.element_spec.shape[1:]) if self.info.kind == "text"
              else data.example_shape(recipe.dataset, d.image_size))
     with self.strategy.scope():
-      if models is None:
-        models = registry.build_models(recipe, shape)
-      elif callable(models):
+      if callable(models):
         models = models(recipe)
-      self.generator, self.critic = models
-      self.g_opt = make_optimizer(recipe.g_opt, "g_opt")
-      self.d_opt = make_optimizer(recipe.d_opt, "d_opt")
-      self.g_opt.build(self.generator.trainable_variables)
-      self.d_opt.build(self.critic.trainable_variables)
-      self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
-      self.ema = None
-      if recipe.ema.decay:
-        self.ema = keras.models.clone_model(self.generator)
-        self.ema.set_weights(self.generator.get_weights())
+      parts = build_parts(recipe, shape, models)
+    self.generator, self.critic, self.g_opt, self.d_opt, self.step, self.ema = parts
     self.rng = tf.random.Generator.from_seed(recipe.seed)
     self.iterator = iter(dataset)
     self._check_data_shape(dataset)
@@ -286,9 +276,8 @@ class Trainer:
     self._stop_signal = None
     self._real_preview = None
     self._fixed_z = self._draw_fixed_noise(PREVIEW_SAMPLES[self.info.kind])
-    self.train_step = TrainStep(recipe, self.objective, self.generator, self.critic, self.g_opt,
-                                self.d_opt, self.strategy, self.rng, self.step, self.ema,
-                                skip_bad=nan_policy == "skip")
+    self.train_step = TrainStep(recipe, self.objective, parts, self.strategy,
+                                RandomDraws(self.rng, recipe), skip_bad=nan_policy == "skip")
     self._traced_step = tf.function(self._step_fn)
     self._jit_steps = {}
 
@@ -352,8 +341,7 @@ class Trainer:
     computation (like Keras' `compile(jit_compile=True)`); otherwise each update is compiled on
     its own."""
     if self.recipe.jit_compile and isinstance(n_critic, int) and self.replicas == 1:
-      reals = [next(self.iterator)
-               for _ in range(1 if self.train_step.shares_real_batch() else n_critic)]
+      reals = [next(self.iterator) for _ in range(self.train_step.real_batches_per_step(n_critic))]
       if n_critic not in self._jit_steps:
         self._jit_steps[n_critic] = tf.function(
             lambda reals, n=n_critic: self.train_step(iter(reals).__next__, n), jit_compile=True)

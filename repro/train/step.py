@@ -1,10 +1,13 @@
 """One generator step of the trainer: `n_critic(step)` critic updates, then one generator update.
 
 Each critic update sees a fresh real batch (or the step's one batch, `recipe.real_batches ==
-"shared"`); a "simultaneous" objective updates both networks once from the same batch and noise.
-Noise and per-example uniforms are drawn once for the global batch and sliced per replica, so a run
-gives the same numbers on one device or several. Every update reports its loss terms and whether
-its losses and gradients were finite; the step returns the terms and a `Health` record.
+"shared"`); the generator update sees the last critic batch or a fresh one (`generator_real`) and
+fresh noise or the last critic noise (`generator_noise`); a "simultaneous" objective updates both
+networks once from the same batch and noise. Noise and per-example uniforms come from a draws
+object: `RandomDraws` (the run's generator; drawn for the global batch and sliced per replica, so a
+run gives the same numbers on one device or several) or `GivenDraws` (replaying the inputs another
+code consumed, see `repro.train.replay`). Every update reports its loss terms and whether its losses
+and gradients were finite; the step returns the terms and a `Health` record.
 """
 
 import typing
@@ -32,6 +35,83 @@ class UpdateHealth(typing.NamedTuple):
 
   def bad(self):
     return tf.logical_or(self.loss_ok < 1.0, self.grads_ok < 1.0)
+
+
+class RandomDraws:
+  """Each update's noise [n, z_dim], per-example uniforms [n] and a [2] stateless seed, drawn
+  from `rng` (a tf.random.Generator, checkpointed with the run) in that order."""
+
+  def __init__(self, rng, recipe):
+    self.rng, self.z_dim, self.z_dist = rng, recipe.z_dim, recipe.z_dist
+
+  def noise(self, n):
+    if self.z_dist == "uniform":
+      return self.rng.uniform([n, self.z_dim], -1.0, 1.0)
+    return self.rng.normal([n, self.z_dim])
+
+  def uniform(self, n):
+    return self.rng.uniform([n])
+
+  def seed(self):
+    return self.rng.make_seeds(1)[:, 0]
+
+
+class GivenDraws:
+  """Given noise and uniforms, consumed in the order the step asks for them: one noise batch and
+  one uniform vector per update (critic updates first, then the generator's; the generator takes
+  no noise when `generator_noise == "critic"`). Eager use only (values are taken in Python)."""
+
+  def __init__(self, noise, uniforms):
+    self._noise, self._uniforms = list(noise), list(uniforms)
+
+  def _take(self, queue, what, n):
+    if not queue:
+      raise ValueError(f"the step asked for more {what} than were given")
+    value = tf.convert_to_tensor(queue.pop(0), tf.float32)
+    if value.shape[0] != n:
+      raise ValueError(f"given {what} has {value.shape[0]} rows, the update's batch is {n}")
+    return value
+
+  def noise(self, n):
+    return self._take(self._noise, "noise batches", n)
+
+  def uniform(self, n):
+    return self._take(self._uniforms, "uniform vectors", n)
+
+  def seed(self):
+    return tf.zeros([2], tf.int64)
+
+  def left(self):
+    """(noise batches, uniform vectors) not consumed yet."""
+    return len(self._noise), len(self._uniforms)
+
+
+class Parts(typing.NamedTuple):
+  """What a run trains: the networks, their optimizers (built), the generator-step counter and
+  the EMA copy of the generator (None without `recipe.ema.decay`)."""
+  generator: typing.Any
+  critic: typing.Any
+  g_opt: typing.Any
+  d_opt: typing.Any
+  step: typing.Any
+  ema: typing.Any
+
+
+def build_parts(recipe, shape, models=None):
+  """The Parts of `recipe` for examples of `shape` (models: a (generator, critic) pair to use
+  instead of the recipe's architecture). Call under the strategy's scope."""
+  from repro import registry  # pylint: disable=g-import-not-at-top
+  generator, critic = models if models is not None else registry.build_models(recipe, shape)
+  g_opt = make_optimizer(recipe.g_opt, "g_opt")
+  d_opt = make_optimizer(recipe.d_opt, "d_opt")
+  g_opt.build(generator.trainable_variables)
+  d_opt.build(critic.trainable_variables)
+  step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+  ema = None
+  if recipe.ema.decay:
+    ema = keras.models.clone_model(generator)
+    ema.set_weights(generator.get_weights())
+  return Parts(generator, critic, g_opt, d_opt, step, ema)
 
 
 def make_optimizer(spec, name):
@@ -75,20 +155,13 @@ class TrainStep:
   constant schedule); a tensor keeps one while_loop (the WGAN schedule's 100/5, no retracing).
   """
 
-  def __init__(self, recipe, objective, generator, critic, g_opt, d_opt, strategy, rng, step,
-               ema=None, skip_bad=False):
+  def __init__(self, recipe, objective, parts, strategy, draws, skip_bad=False):
     self.recipe, self.objective = recipe, objective
-    self.generator, self.critic, self.g_opt, self.d_opt = generator, critic, g_opt, d_opt
-    self.strategy, self.rng, self.step, self.ema = strategy, rng, step, ema
+    self.generator, self.critic, self.g_opt, self.d_opt, self.step, self.ema = parts
+    self.strategy, self.draws = strategy, draws
     self.replicas = strategy.num_replicas_in_sync
     self.skip_bad = skip_bad
     self._jit_cache = {}
-
-  # ---- noise -----------------------------------------------------------------------------------
-  def noise(self, n):
-    if self.recipe.z_dist == "uniform":
-      return self.rng.uniform([n, self.recipe.z_dim], -1.0, 1.0)
-    return self.rng.normal([n, self.recipe.z_dim])
 
   # ---- per-replica updates ------------------------------------------------------------------------
   def _local(self, tensor):
@@ -169,11 +242,13 @@ class TrainStep:
       self._jit_cache[name] = tf.function(replica_fn, jit_compile=True)
     return self._jit_cache[name]
 
-  def _run(self, replica_fn, real, optimizers):
-    """One update on every replica. Returns (mean terms, UpdateHealth)."""
+  def _run(self, replica_fn, real, optimizers, z=None):
+    """One update on every replica (z: given noise, else drawn). Returns (mean terms,
+    UpdateHealth, z)."""
     batch = tf.shape(real)[0]   # = batch_size, except a dataset's smaller last batch of an epoch
-    z, u = self.noise(batch), self.rng.uniform([batch])
-    seed = self.rng.make_seeds(1)[:, 0]
+    if z is None:
+      z = self.draws.noise(batch)
+    u, seed = self.draws.uniform(batch), self.draws.seed()
     guarded = self._guarded_variables(optimizers) if self.skip_bad else []
     before = [tf.identity(v) for v in guarded]
     terms, loss_ok, grads_ok = self.strategy.run(self._compiled(replica_fn),
@@ -185,7 +260,7 @@ class TrainStep:
       ok = tf.logical_not(health.bad())
       for v, old in zip(guarded, before):
         v.assign(tf.where(ok, v, old))
-    return terms, health
+    return terms, health, z
 
   def _before_critic_update(self):
     self.objective.before_critic_step(self.critic)
@@ -201,25 +276,34 @@ class TrainStep:
       e.assign(decay * e + (1.0 - decay) * w)
 
   # ---- the step ------------------------------------------------------------------------------------
-  def shares_real_batch(self):
-    return (not self.objective.trains_critic or self.objective.update == "simultaneous"
-            or self.recipe.real_batches == "shared")
+  def real_batches_per_step(self, n_critic):
+    """How many real batches one step with `n_critic` critic updates reads."""
+    if not self.objective.trains_critic or self.objective.update == "simultaneous":
+      return 1
+    critic = 1 if self.recipe.real_batches == "shared" else n_critic
+    return critic + (self.recipe.generator_real == "fresh")
+
+  def critic_update(self, real):
+    """One critic update on `real` (with the objective's clamp/clip hooks): (terms, UpdateHealth,
+    the noise it used)."""
+    self._before_critic_update()
+    terms, health, z = self._run(self._critic_replica, real, [self.d_opt])
+    self._after_critic_update()
+    return terms, health, z
 
   def __call__(self, next_real, n_critic):
     real = next_real()
     if not self.objective.trains_critic:   # e.g. Sinkhorn in pixel space: generator steps only
-      terms, health = self._run(self._generator_replica, real, [self.g_opt])
+      terms, health, _ = self._run(self._generator_replica, real, [self.g_opt])
       self._finish_step()
       return {f"generator/{k}": v for k, v in terms.items()}, _single_health(health)
     if self.objective.update == "simultaneous":
       self._before_critic_update()
-      terms, health = self._run(self._joint_replica, real, [self.d_opt, self.g_opt])
+      terms, health, _ = self._run(self._joint_replica, real, [self.d_opt, self.g_opt])
       self._after_critic_update()
       self._finish_step()
       return terms, _single_health(health)
-    self._before_critic_update()
-    d_terms, h = self._run(self._critic_replica, real, [self.d_opt])
-    self._after_critic_update()
+    d_terms, h, z = self.critic_update(real)
     bad = h.bad()
     first = tf.where(bad, 0, -1)
     first_loss_ok, first_grads_ok = h.loss_ok, h.grads_ok
@@ -228,8 +312,7 @@ class TrainStep:
     for i in (range(1, n_critic) if isinstance(n_critic, int) else tf.range(1, n_critic)):
       if self.recipe.real_batches == "fresh":
         real = next_real()
-      self._before_critic_update()
-      d_terms, h = self._run(self._critic_replica, real, [self.d_opt])
+      d_terms, h, z = self.critic_update(real)
       bad = h.bad()
       now = tf.logical_and(first < 0, bad)
       first = tf.where(now, i, first)
@@ -237,8 +320,10 @@ class TrainStep:
       first_grads_ok = tf.where(now, h.grads_ok, first_grads_ok)
       first_terms = {k: tf.where(now, d_terms[k], first_terms[k]) for k in first_terms}
       skipped += tf.cast(bad, tf.float32)
-      self._after_critic_update()
-    g_terms, h = self._run(self._generator_replica, real, [self.g_opt])
+    if self.recipe.generator_real == "fresh":
+      real = next_real()
+    g_terms, h, _ = self._run(self._generator_replica, real, [self.g_opt],
+                              z=z if self.recipe.generator_noise == "critic" else None)
     self._finish_step()
     bad = h.bad()
     now = tf.logical_and(first < 0, bad)
