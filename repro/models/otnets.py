@@ -2,7 +2,10 @@
 and its architectures are not in any source we have, so these reuse the suite's DCGAN / MLP bodies.
 
 * `dual_potentials(phi, psi)`: one Keras model [x, y] -> [φ(x), ψ(y)] holding both potential
-  networks (the trainer optimises them together as "the critic").
+  networks (the trainer optimises them together as "the critic"). Each potential is built under
+  its own name scope (`_scoped`), so its variables have distinct paths ("phi/dense_0/kernel",
+  "psi/dense_0/kernel"): the two bodies share layer names, and without the scope their paths
+  collided (one name for two variables in any by-path view of the state).
 * `feature_critic(body, dim)`: a body network with a linear head to `dim` features, for mini-batch
   Sinkhorn in a learned feature space (features are L2-normalised by the objective).
 * `no_critic(shape)`: a weightless stand-in for objectives without an adversary (pixel Sinkhorn).
@@ -32,13 +35,19 @@ def no_critic(shape):
   return keras.Model(x, keras.layers.Identity()(x), name="no_critic")
 
 
+def _scoped(name, build):
+  """build() under the Keras name scope `name`: the variables' paths start with "name/"."""
+  with keras.name_scope(name):
+    return build()
+
+
 def image_critics(kind, image_size, channels, width, kernel_size, feature_dim=0):
   """kind: "dual" (two DCGAN critics as φ, ψ), "feature" (a DCGAN body with `feature_dim` outputs)
   or "none"."""
   shape = (image_size, image_size, channels)
   if kind == "dual":
-    make = lambda name: keras.Model(*_io(dcgan_critic(image_size, channels, width, "none",
-                                                      kernel_size)), name=name)
+    make = lambda name: _scoped(name, lambda: keras.Model(
+        *_io(dcgan_critic(image_size, channels, width, "none", kernel_size)), name=name))
     return dual_potentials(make("phi"), make("psi"), shape)
   if kind == "feature":
     return feature_critic(dcgan_critic(image_size, channels, width, "none", kernel_size),
@@ -49,8 +58,8 @@ def image_critics(kind, image_size, channels, width, kernel_size, feature_dim=0)
 def point_critics(kind, data_dim, hidden, feature_dim=0):
   """The same for vector data with gan_toy.py-style ReLU MLPs."""
   if kind == "dual":
-    return dual_potentials(mlp(data_dim, 1, hidden, name="phi"), mlp(data_dim, 1, hidden,
-                                                                    name="psi"), (data_dim,))
+    make = lambda name: _scoped(name, lambda: mlp(data_dim, 1, hidden, name=name))
+    return dual_potentials(make("phi"), make("psi"), (data_dim,))
   if kind == "feature":
     return feature_critic(mlp(data_dim, 1, hidden), feature_dim, init="keras")
   return no_critic((data_dim,))

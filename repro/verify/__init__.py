@@ -353,11 +353,11 @@ def recorded_block(recorded, data, outcomes):
   return "\n".join(lines)
 
 
-def update_readme(path, block):
-  """Replaces the text between README_MARKERS in `path`; False when the markers are missing."""
+def update_readme(path, block, markers=README_MARKERS):
+  """Replaces the text between the (begin, end) markers in `path`; False when they are missing."""
   with open(path, encoding="utf-8") as f:
     text = f.read()
-  begin, end = README_MARKERS
+  begin, end = markers
   if begin not in text or end not in text:
     return False
   head, rest = text.split(begin, 1)

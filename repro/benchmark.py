@@ -1,0 +1,230 @@
+"""The six methods on one benchmark: Fashion-MNIST, one shared network, one budget.
+
+  python -m repro.benchmark                          # 6 methods x 3 seeds, resumable
+  python -m repro.benchmark --methods=ttur,fogan --seeds=1 --steps=200 --workdir=/tmp/b
+
+Each method keeps its own objective and optimizer settings (its paper's Fashion-MNIST recipe); the
+network, batch, noise size and number of generator steps are shared (`SHARED`), EMA is off, and
+nothing else changes. Every run is an ordinary recipe trained by `repro.train.run` in
+`<workdir>/<method>_s<seed>` (a killed table resumes where it stopped; finished runs are kept), then
+evaluated once on 10,000 samples (inference-mode generator, noise seed 0) against the 10,000
+Fashion-MNIST test images in the features of the Fashion-MNIST classifier: FID, KID, precision /
+recall (k = 3) and density / coverage (k = 5). The table (mean ± std over seeds) and a sample grid
+(one row per method, seed 0) are written to papers/results/ and to the README block.
+"""
+
+import dataclasses
+import importlib
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+from repro.errors import UsageError
+from repro.fileio import atomic_output
+
+# method: (paper module, options of its recipe)
+METHODS = {
+    "wgan_gp": ("wgan", {"variant": "gp"}),
+    "ttur": ("ttur", {}),
+    "coulomb": ("coulomb", {}),
+    "fogan": ("fogan", {}),
+    "sinkhorn": ("sinkhorn", {}),
+    "klwgan": ("klwgan", {}),
+}
+DATASET = "fashion_mnist"
+NETWORK = {"width": 32, "g_norm": "batch", "d_norm": "none", "kernel_size": 5}
+# Sinkhorn's dual potentials are two critics of the same DCGAN body (repro.models.otnets).
+ARCH = {"sinkhorn": ("sinkhorn_dcgan", {"width": 32, "g_norm": "batch", "kernel_size": 5,
+                                        "critic": "dual"})}
+SHARED = {"batch_size": 64, "z_dim": 64, "steps": 1000}
+N_SAMPLES = 10000
+NOISE_SEED = 0
+K_PR, K_DC = 3, 5
+KID_BLOCK = 1000
+RESULTS = os.path.join("papers", "results", "benchmark_fashion_mnist.json")
+FIGURE = os.path.join("papers", "results", "benchmark_fashion_mnist.png")
+README_MARKERS = ("<!-- benchmark-table: written by python -m repro.benchmark -->",
+                  "<!-- /benchmark-table -->")
+METRICS = (("fid", "FID ↓", 1.0, 2), ("kid", "KID ×10³ ↓", 1e3, 2), ("precision", "precision ↑", 1, 3),
+           ("recall", "recall ↑", 1, 3), ("density", "density ↑", 1, 3),
+           ("coverage", "coverage ↑", 1, 3))
+
+
+def recipe(method, seed=0, steps=None):
+  """The benchmark recipe of `method`: its paper's Fashion-MNIST recipe on the shared network."""
+  if method not in METHODS:
+    raise UsageError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
+  module, options = METHODS[method]
+  paper = importlib.import_module(f"repro.papers.{module}")
+  arch, args = ARCH.get(method, ("dcgan", NETWORK))
+  changes = dict(SHARED, seed=seed, **{"model.arch": arch, "model.args": args, "ema.decay": 0.0,
+                                       "eval.metric": "none", "eval.n_samples": 0,
+                                       "eval.best": ""})
+  if steps is not None:
+    changes["steps"] = steps
+  changes["save_every"] = min(500, changes["steps"])
+  changes["log_every"] = min(100, changes["steps"])
+  return paper.recipe(DATASET, **options).replace(**changes)
+
+
+# ---- metrics ---------------------------------------------------------------------------------------
+
+def features(images, extractor="fashion_mnist_cnn"):
+  """Classifier features [N, 128] of images (uint8, or float in [-1, 1])."""
+  from repro.metrics import evaluate  # pylint: disable=g-import-not-at-top
+  return evaluate.reference_statistics(np.asarray(images), extractor, keep_features=True,
+                                       cache_dir=False).features
+
+
+def scores(real, fake):
+  """FID, KID (mean over blocks), precision, recall, density, coverage of two feature sets."""
+  from repro.metrics import fid, kid, prdc  # pylint: disable=g-import-not-at-top
+  real, fake = np.asarray(real, np.float64), np.asarray(fake, np.float64)
+  out = {"fid": fid.frechet_distance(real.mean(0), np.cov(real, rowvar=False),
+                                     fake.mean(0), np.cov(fake, rowvar=False))}
+  rng = np.random.default_rng(0)
+  out["kid"] = float(kid.kernel_inception_distance(rng.permutation(real), rng.permutation(fake),
+                                                   block_size=KID_BLOCK)[0])
+  out.update({k: float(v) for k, v in prdc.prdc(real, fake, k_pr=K_PR, k_dc=K_DC).items()})
+  return out
+
+
+# ---- runs ------------------------------------------------------------------------------------------
+
+def run_one(method, seed, workdir, steps=None, real_features=None, n_samples=N_SAMPLES):
+  """Trains (or resumes) one run and evaluates it; returns its result dict (also written to
+  <workdir>/benchmark.json, which a later call reads instead of repeating the work)."""
+  from repro.train.runner import Trainer  # pylint: disable=g-import-not-at-top
+  path = os.path.join(workdir, "benchmark.json")
+  r = recipe(method, seed, steps)
+  if os.path.exists(path):
+    with open(path, encoding="utf-8") as f:
+      done = json.load(f)
+    if done.get("recipe") == r.to_dict():
+      return done
+  trainer = Trainer(r, workdir, quiet=True)
+  t0, c0 = time.time(), time.process_time()
+  trainer.train()
+  wall, cpu = time.time() - t0, time.process_time() - c0
+  z = np.random.default_rng(NOISE_SEED).standard_normal((n_samples, r.z_dim)).astype(np.float32)
+  fake = trainer.sample(z=z, use_ema=False)
+  t1 = time.time()
+  result = scores(real_features, features(fake))
+  result = {"method": method, "seed": seed, "steps": r.steps, "metrics": result,
+            "train_wall_seconds": round(wall, 1), "train_cpu_seconds": round(cpu, 1),
+            "evaluation_seconds": round(time.time() - t1, 1),
+            "recipe": r.to_dict(), "samples_preview": np.round(fake[:10, :, :, 0], 3).tolist()}
+  with atomic_output(path) as f:
+    json.dump(result, f)
+  return result
+
+
+def summarize(runs):
+  """{method: {metric: (mean, std, n)}} over seeds (std with ddof 1; 0 for one run)."""
+  table = {}
+  for method in METHODS:
+    mine = [r for r in runs if r["method"] == method]
+    if not mine:
+      continue
+    row = {}
+    for key, *_ in METRICS:
+      values = np.array([r["metrics"][key] for r in mine])
+      row[key] = (float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else 0.0,
+                  len(values))
+    row["wall"] = float(np.mean([r["train_wall_seconds"] for r in mine]))
+    table[method] = row
+  return table
+
+
+def markdown(table, steps, n_samples, hardware):
+  head = ["method", "seeds"] + [label for _, label, _, _ in METRICS] + ["train wall / run"]
+  lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+  for method, row in table.items():
+    cells = [method, str(row["fid"][2])]
+    for key, _, scale, digits in METRICS:
+      mean, std, _ = row[key]
+      cells.append(f"{mean * scale:.{digits}f} ± {std * scale:.{digits}f}")
+    cells.append(f"{row['wall'] / 60:.1f} min")
+    lines.append("| " + " | ".join(cells) + " |")
+  lines.append("")
+  lines.append(f"Fashion-MNIST, {steps} generator steps of batch {SHARED['batch_size']} per run, "
+               f"z_dim {SHARED['z_dim']}, DCGAN width {NETWORK['width']} (G batch norm, critic "
+               f"without normalisation), no EMA; each method's own objective, optimizer and "
+               f"n_critic. Metrics on {n_samples} samples vs the first {n_samples} test images in the "
+               f"Fashion-MNIST classifier's features; mean ± std over seeds. {hardware}")
+  return "\n".join(lines)
+
+
+def write_figure(runs, path):
+  from repro.train import images  # pylint: disable=g-import-not-at-top
+  rows = [r for m in METHODS for r in runs if r["method"] == m and r["seed"] == 0]
+  if not rows:
+    return None
+  samples = np.concatenate([np.asarray(r["samples_preview"], np.float32) for r in rows])
+  images.write_png(path, images.image_grid(samples[..., None], columns=10))
+  return [r["method"] for r in rows]
+
+
+# ---- command line ----------------------------------------------------------------------------------
+
+def main(argv=None):
+  from absl import app, flags  # pylint: disable=g-import-not-at-top
+  from repro.errors import exit_on_error, parse_flags_or_exit  # pylint: disable=g-import-not-at-top
+  flags.DEFINE_string("workdir", "runs/benchmark", "Folder of the runs (<method>_s<seed>).")
+  flags.DEFINE_list("methods", list(METHODS), "Methods to run: " + ", ".join(METHODS))
+  flags.DEFINE_integer("seeds", 3, "Seeds 0..N-1 per method.", lower_bound=1)
+  flags.DEFINE_integer("steps", SHARED["steps"], "Generator steps per run.", lower_bound=1)
+  flags.DEFINE_integer("n_samples", N_SAMPLES, "Generated and test images per evaluation.",
+                       lower_bound=10)
+  flags.DEFINE_string("results", RESULTS, "JSON of every run and the table ('' to skip).")
+  flags.DEFINE_string("figure", FIGURE, "PNG sample grid, one row per method ('' to skip).")
+  flags.DEFINE_string("readme", "", "README whose benchmark block to rewrite ('' to skip).")
+  flags.DEFINE_string("hardware", "", "Hardware line for the table caption.")
+  FLAGS = flags.FLAGS
+
+  @exit_on_error
+  def run(argv):
+    if len(argv) > 1:
+      raise UsageError(f"unexpected arguments {' '.join(argv[1:])}; flags look like --name=value")
+    unknown = [m for m in FLAGS.methods if m not in METHODS]
+    if unknown:
+      raise UsageError(f"unknown method(s) {', '.join(unknown)}; use some of {', '.join(METHODS)}")
+    from repro import data  # pylint: disable=g-import-not-at-top
+    real = data.load_array(DATASET, "test")[:FLAGS.n_samples]
+    real_features = features(real)
+    runs = []
+    for seed in range(FLAGS.seeds):   # seed-major: an interrupted table has every method
+      for method in FLAGS.methods:
+        workdir = os.path.join(FLAGS.workdir, f"{method}_s{seed}")
+        result = run_one(method, seed, workdir, FLAGS.steps, real_features, FLAGS.n_samples)
+        m = result["metrics"]
+        print(f"{method} seed {seed}: FID {m['fid']:.2f}  KID {m['kid'] * 1e3:.2f}e-3  "
+              f"P {m['precision']:.3f} R {m['recall']:.3f} D {m['density']:.3f} "
+              f"C {m['coverage']:.3f}  ({result['train_wall_seconds']:.0f} s)", flush=True)
+        runs.append(result)
+    table = summarize(runs)
+    text = markdown(table, FLAGS.steps, FLAGS.n_samples, FLAGS.hardware)
+    print(text)
+    if FLAGS.results:
+      with atomic_output(FLAGS.results) as f:
+        json.dump({"command": " ".join(sys.argv), "steps": FLAGS.steps, "shared": SHARED,
+                   "network": NETWORK, "n_samples": FLAGS.n_samples, "hardware": FLAGS.hardware,
+                   "table": table, "runs": [dict(r, samples_preview=None) for r in runs]},
+                  f, indent=1)
+    if FLAGS.figure:
+      order = write_figure(runs, FLAGS.figure)
+      if order:
+        print(f"sample grid (rows: {', '.join(order)}) in {FLAGS.figure}")
+    if FLAGS.readme:
+      from repro import verify  # pylint: disable=g-import-not-at-top
+      if not verify.update_readme(FLAGS.readme, text, README_MARKERS):
+        print(f"{FLAGS.readme} has no {README_MARKERS[0]} block; not updated")
+
+  app.run(run, argv=argv, flags_parser=parse_flags_or_exit)
+
+
+if __name__ == "__main__":
+  main()
