@@ -250,7 +250,12 @@ def test_w_estimate_tracks_quality(tmp_path):
   bad = str(tmp_path / "bad")
   _fake_run(bad, [0.2, 0.3, 0.5, 0.6, 1.0, 1.2, 1.9, 2.0, 2.8, 3], [.1, .3, .5, .6, .8])
   assert verify.verify_entry(entry, Context(workdir=bad)).status == "not reproduced"
-  assert verify.verify_entry(entry, Context()).status == "cannot run"
+  assert verify.verify_entry(dict(entry, recorded_run=None), Context()).status == "cannot run"
+  # a recorded run (repro.verify --record --entry=...) is evaluated without its workdir
+  out = str(tmp_path / "recorded.json")
+  evaluators.record_run(good, out, entry["command"])
+  recorded = verify.verify_entry(dict(entry, recorded_run=out), Context())
+  assert recorded.status == "reproduced" and recorded.measured.value == pytest.approx(1.0)
 
 
 def _write_registry(folder, text):

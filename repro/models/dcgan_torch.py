@@ -18,10 +18,13 @@ n_extra_layers 0; tests/goldens/official_shapes/wgan_*.json: G 3,576,704 / D 2,7
   parameters are the BN betas.
 * Initialisation (main.py weights_init): every conv / deconv kernel N(0, 0.02); every BN gamma
   N(1, 0.02), beta 0.
-* BN as PyTorch's BatchNorm2d defaults: momentum 0.1 (Keras momentum 0.9), eps 1e-5. (PyTorch's
-  running variance uses the unbiased batch variance, Keras' the biased one; main.py never calls
-  .eval(), so the official run never reads the running statistics: its samples use batch
-  statistics, the recipe's "training" sampler.)
+* BN as PyTorch's BatchNorm2d defaults: momentum 0.1 (Keras momentum 0.9), eps 1e-5, and its
+  running variance, which moves toward the *unbiased* batch variance (n / (n - 1) times the biased
+  one the batch is normalised with; n = B·H·W per channel), where Keras' BatchNormalization uses
+  the biased one: `TorchBatchNorm` (tests/test_official_step_wgan.py checks the running statistics
+  against main.py's after one training step). main.py never calls .eval(), so the official run
+  never reads the running statistics: its samples use batch statistics, the recipe's "training"
+  sampler.
 * Padding: Keras "same" for k4/s2 convolutions and transposed convolutions on even sizes pads one
   pixel on each side, exactly PyTorch's padding=1; the k4/s1/p0 layers are "valid".
 
@@ -47,6 +50,7 @@ with `get_dataset(..., image_size=64)`), and record which in the result.
 """
 
 import keras
+import tensorflow as tf
 
 from repro.errors import UsageError
 from repro.models.layers import LeakyReLU
@@ -60,9 +64,34 @@ def _kernel_init():
   return keras.initializers.RandomNormal(0.0, 0.02)   # weights_init: m.weight.normal_(0, 0.02)
 
 
+@keras.saving.register_keras_serializable(package="repro")
+class TorchBatchNorm(keras.layers.BatchNormalization):
+  """keras BatchNormalization with torch.nn.BatchNorm2d's running statistics: in training the
+  batch is normalised with its biased variance (as Keras does) but the running variance moves
+  toward the unbiased one, var · n / (n - 1) with n the values per channel (B·H·W); Keras moves it
+  toward the biased var. Inference and everything else are Keras'. (PyTorch refuses n = 1; here the
+  factor is then 1.)"""
+
+  def call(self, inputs, training=None, mask=None):
+    if not (training and self.trainable) or mask is not None or self.renorm:
+      return super().call(inputs, training=training, mask=mask)
+    x = tf.cast(inputs, keras.backend.result_type(inputs.dtype, "float32"))
+    mean, variance = self._moments(x, None)
+    n = tf.cast(tf.size(x), x.dtype) / tf.cast(tf.size(mean), x.dtype)   # values per channel
+    unbiased = variance * (n / tf.maximum(n - 1.0, 1.0))
+    m = self.momentum
+    self.moving_mean.assign(tf.cast(self.moving_mean, x.dtype) * m + mean * (1.0 - m))
+    self.moving_variance.assign(tf.cast(self.moving_variance, x.dtype) * m + unbiased * (1.0 - m))
+    outputs = keras.ops.batch_normalization(
+        x, mean, variance, axis=self.axis,
+        offset=tf.cast(self.beta, x.dtype) if self.center else None,
+        scale=tf.cast(self.gamma, x.dtype) if self.scale else None, epsilon=self.epsilon)
+    return tf.cast(outputs, self.compute_dtype)
+
+
 def _bn(name):
   # weights_init: m.weight.normal_(1.0, 0.02); m.bias.fill_(0)
-  return keras.layers.BatchNormalization(
+  return TorchBatchNorm(
       momentum=BN_MOMENTUM, epsilon=BN_EPSILON,
       gamma_initializer=keras.initializers.RandomNormal(1.0, 0.02),
       beta_initializer="zeros", name=name)

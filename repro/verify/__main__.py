@@ -23,7 +23,8 @@ flags.DEFINE_boolean("list", False, "List the registry files and their entries."
 flags.DEFINE_boolean("all", False, "Every paper: one summary table of reproduced / not reproduced "
                      "/ cannot run here (and why), with the grand total.")
 flags.DEFINE_boolean("record", False, "KL-WGAN: write the runs of --workdir to the registry's "
-                     "recorded-results file (papers/results/klwgan_synthetic.json).")
+                     "recorded-results file (papers/results/klwgan_synthetic.json); with --entry "
+                     "of an entry that has a recorded_run: write the run of --workdir there.")
 flags.DEFINE_boolean("recompute", False, "TTUR's FID vs disturbance entries: compute the FIDs "
                      "instead of reading the recorded results (papers/results/ttur_disturbance.json).")
 flags.DEFINE_string("registry", None, "Registry folder (default: papers/ of the repository).")
@@ -70,7 +71,15 @@ def main(argv):
   if not FLAGS.paper:
     raise UsageError("--paper is required (or --list or --all); papers: "
                      f"{', '.join(registry.available_papers(FLAGS.registry))}")
-  if FLAGS.record:
+  if FLAGS.record and FLAGS.entry:
+    data = registry.load_registry(FLAGS.paper, FLAGS.registry)
+    entry = next((e for e in data["entries"] if e["id"] == FLAGS.entry), {})
+    if not entry.get("recorded_run") or not FLAGS.workdir:
+      raise UsageError("--record --entry=ID takes an entry with a recorded_run and --workdir=<its run>")
+    out = os.path.join(registry.REPO_ROOT, entry["recorded_run"])
+    evaluators.record_run(FLAGS.workdir, out, entry["command"])
+    print(f"recorded the run of {FLAGS.workdir} in {out}")
+  elif FLAGS.record:
     data = registry.load_registry(FLAGS.paper, FLAGS.registry)
     if FLAGS.paper != "klwgan" or not FLAGS.workdir or not data.get("results"):
       raise UsageError("--record takes --paper=klwgan --workdir=<a --table=synthetic workdir>")

@@ -6,6 +6,7 @@ never run halfway, never counted as passed. Only then does it measure.
 """
 
 import dataclasses
+import datetime
 import glob
 import json
 import math
@@ -16,6 +17,7 @@ from typing import List, Optional
 import numpy as np
 
 from repro.errors import DataUnavailableError, UsageError
+from repro.fileio import atomic_output
 from repro.verify.registry import REPO_ROOT
 
 
@@ -178,6 +180,8 @@ def needs(entry, ctx):
     return [need] if need else []
   if kind == "w_estimate_tracks_quality":
     workdir = ctx.workdir
+    if not workdir and recorded_run_path(entry):
+      return []
     if not workdir or not os.path.isfile(os.path.join(workdir, "eval.jsonl")):
       where = f" ({workdir} has no eval.jsonl)" if workdir else ""
       return [Need("--workdir of a run with evaluations",
@@ -398,17 +402,46 @@ def spearman(x, y):
   return float(rx @ ry / denom) if denom > 0 else float("nan")
 
 
-def _w_estimate_tracks_quality(entry, ctx):
-  workdir = ctx.workdir
+def recorded_run_path(entry):
+  """The entry's recorded run (registry `recorded_run`, under the repository) if it exists."""
+  path = entry.get("recorded_run")
+  path = path and os.path.join(REPO_ROOT, path)
+  return path if path and os.path.isfile(path) else None
+
+
+def read_run(workdir):
+  """(evaluations of eval.jsonl, [(step, W-estimate)] of the TensorBoard log) of a workdir."""
   evals = []
   with open(os.path.join(workdir, "eval.jsonl"), encoding="utf-8") as f:
     for line in f:
       if line.strip():
         evals.append(json.loads(line))
+  return evals, read_scalars(os.path.join(workdir, "tensorboard"), "critic/wasserstein_estimate")
+
+
+def record_run(workdir, out_path, command):
+  """Writes a run's evaluations and logged W-estimates (and its recipe) to `out_path`, so the
+  entry is evaluated from the repository without the workdir."""
+  evals, w = read_run(workdir)
+  record = {"recorded": datetime.date.today().isoformat(), "command": command,
+            "recipe": workdir_record(workdir), "evaluations": evals,
+            "w_estimate": [[int(s), float(v)] for s, v in w]}
+  with atomic_output(out_path) as f:
+    json.dump(record, f, indent=1)
+  return record
+
+
+def _w_estimate_tracks_quality(entry, ctx):
+  if ctx.workdir:
+    source = ctx.workdir
+    evals, w = read_run(ctx.workdir)
+  else:
+    source = recorded_run_path(entry)
+    recorded = _read_json(source)
+    evals, w = recorded["evaluations"], [tuple(p) for p in recorded["w_estimate"]]
   evals = [e for e in evals if "hq_fraction" in e or "fid" in e]
-  w = read_scalars(os.path.join(workdir, "tensorboard"), "critic/wasserstein_estimate")
   if len(evals) < 5 or not w:
-    raise DataUnavailableError(f"{workdir} has {len(evals)} evaluations and {len(w)} logged "
+    raise DataUnavailableError(f"{source} has {len(evals)} evaluations and {len(w)} logged "
                                f"W-estimates; the criterion needs >= 5 of each (lower --eval_every)")
   steps = np.array([s for s, _ in w])
   values = np.array([v for _, v in w])
@@ -421,10 +454,10 @@ def _w_estimate_tracks_quality(entry, ctx):
     xs.append(float(np.mean(values[window])))
     ys.append(float(e["fid"]) if "fid" in e else 1.0 - float(e["hq_fraction"]))
   if len(xs) < 5:
-    raise DataUnavailableError(f"{workdir}: only {len(xs)} evaluations have logged W-estimates "
+    raise DataUnavailableError(f"{source}: only {len(xs)} evaluations have logged W-estimates "
                                "before them; lower --log_every or --eval_every")
   return Measured(spearman(xs, ys), n=len(xs),
-                  details={"w_estimates": [round(x, 5) for x in xs],
+                  details={"run": os.path.relpath(source), "w_estimates": [round(x, 5) for x in xs],
                            "quality_distance": [round(y, 5) for y in ys]})
 
 
@@ -543,7 +576,6 @@ def record_klwgan_results(workdir, out_path):
   """Copies the per-run results of a --table=synthetic workdir into a recorded-results file, with
   the commands that trained them (one per group of sets with the same number of runs, e.g. the
   whole table once and more MoG seeds), the machine and the training time."""
-  import datetime  # pylint: disable=g-import-not-at-top
   import platform  # pylint: disable=g-import-not-at-top
   from repro.data import fwgan_synthetic  # pylint: disable=g-import-not-at-top
   ctx = Context(workdir=workdir)
