@@ -29,7 +29,8 @@ def test_manifest_entry_is_complete(name):
   for key in ("paper", "dataset", "file", "sha256", "recipe", "command", "steps", "metrics",
               "protocol", "train_wall_seconds", "samples"):
     assert e.get(key) not in (None, "", {}), (name, key)
-  assert e["command"].startswith(f"python -m repro.papers.{e['paper']} ")
+  assert e["command"].startswith((f"python -m repro.papers.{e['paper']} ",
+                                  "python -m repro.benchmark "))
   path = checkpoints.entry_file(e)
   assert os.path.isfile(path) and path.startswith(os.path.join(ROOT, "checkpoints", "generators"))
   assert manifest_lib.sha256_file(path) == e["sha256"]

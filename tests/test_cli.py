@@ -132,7 +132,9 @@ def test_workdir_recipe_holds_the_objective_settings_and_refuses_others(tmp_path
   assert first.returncode == 0, first.stderr[-3000:]
   with open(os.path.join(workdir, "recipe.json")) as f:
     recorded = json.load(f)
-  assert recorded["objective"] == {"name": "wgan", "params": {"gp_weight": 0.1}}   # gan_toy.py λ
+  # gan_toy.py λ; L77 interpolates alpha*real + (1-alpha)*fake
+  assert recorded["objective"] == {"name": "wgan",
+                                   "params": {"gp_weight": 0.1, "alpha_weights": "real"}}
   before = _file_hashes(workdir)
   again = cli_runs.run_module(*TOY_RUN, f"--workdir={workdir}", "--gp_weight=5", timeout=600)
   error = _error_line(again)

@@ -39,7 +39,9 @@ def clip_recipe(dataset, clip=CLIP):
                            steps=100000, n_critic=5, optimizer="rmsprop_tf1", g_lr=5e-5,
                            d_lr=5e-5, save_every=1000, log_every=100,
                            evaluation=evaluation.mixture_evaluation(dataset, every=1000))
-  # main.py L184-186: the critic is clamped before each of its updates.
+  # main.py L184-186: the critic is clamped before each of its updates. One step of this recipe
+  # equals one of main.py's (tests/test_official_step_wgan.py; main.py's critic is the negative of
+  # the suite's: it minimises D(real) - D(fake), an exact reparametrisation).
   objective = ("wgan", dict(clip=clip, clip_order="before"))
   # main.py --niter 25 epochs; one generator step consumes n_critic = 5 batches of 64 (ignoring
   # the 100-iteration warm-up).
@@ -71,7 +73,12 @@ def gp_recipe(dataset, gp_weight=None):
   objective = ("wgan", dict(gp_weight=lam))
   if dataset in TOY:
     # gan_toy.py MODE='wgan-gp': LAMBDA 0.1, CRITIC_ITERS 5, BATCH_SIZE 256, ITERS 100000,
-    # Adam 1e-4 beta (0.5, 0.9), 3x512 ReLU MLPs, noise dim 2.
+    # Adam 1e-4 beta (0.5, 0.9), 3x512 ReLU MLPs, noise dim 2. L77 interpolates
+    # alpha*real + (1-alpha)*fake (the image scripts: real + alpha*(fake - real)). The training
+    # loop runs the generator update first in every iteration but the first (C^5 (G C^5)^*): the
+    # suite's step k (C^5 then G) is iteration k's critic updates then iteration k+1's generator
+    # update; gen_cost reads no real data and its noise is drawn afresh (generator_noise "fresh").
+    objective = ("wgan", dict(gp_weight=lam, alpha_weights="real"))
     return recipe_lib.make(PAPER, dataset, "mlp", objective=objective, z_dim=2, batch_size=256,
                            model=dict(hidden=(512, 512, 512), init="he"),   # tflib 'he' / glorot
                            steps=100000, n_critic=5, g_lr=1e-4, d_lr=1e-4, g_beta1=0.5,

@@ -62,9 +62,11 @@ class WassersteinObjective(Objective):
   L184-186: the generator step sees the last update unclamped); "after" clips after each update
   (improved_wgan_training gan_toy.py's `clip_disc_weights`). gradient_norm_scale: see
   `repro.losses.wgan.gradient_penalty` (norm_scale; 2 for gan_mnist.py's [0, 1] pixels).
+  alpha_weights: the interpolation end α multiplies, "fake" or "real" (gan_toy.py), see there.
   """
 
-  def __init__(self, clip=None, gp_weight=None, clip_order="after", gradient_norm_scale=1.0):
+  def __init__(self, clip=None, gp_weight=None, clip_order="after", gradient_norm_scale=1.0,
+               alpha_weights="fake"):
     if (clip is None) == (gp_weight is None):
       raise UsageError("the wgan objective takes exactly one of clip (WGAN) or gp_weight (WGAN-GP)")
     if clip_order not in CLIP_ORDERS:
@@ -73,6 +75,9 @@ class WassersteinObjective(Objective):
     self.clip_order = clip_order
     self.gp_weight = gp_weight
     self.gradient_norm_scale = float(gradient_norm_scale)
+    if alpha_weights not in ("fake", "real"):
+      raise UsageError(f"alpha_weights must be fake or real, got {alpha_weights!r}")
+    self.alpha_weights = alpha_weights
     self.name = "wgan_clip" if clip is not None else "wgan_gp"
 
   def critic_loss(self, critic, inputs):
@@ -83,7 +88,8 @@ class WassersteinObjective(Objective):
     terms = {"wasserstein_estimate": wgan.wasserstein_estimate(d_real, d_fake)}
     if self.gp_weight is not None:
       penalty = wgan.gradient_penalty(critic, inputs.real, inputs.fake, alpha=inputs.u,
-                                      norm_scale=self.gradient_norm_scale)
+                                      norm_scale=self.gradient_norm_scale,
+                                      alpha_weights=self.alpha_weights)
       terms["gradient_penalty"] = penalty
       loss = loss + self.gp_weight * penalty
     return loss, terms
