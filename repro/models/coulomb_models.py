@@ -20,7 +20,15 @@ Critic ("my": 64 filters, "my-big": 128):
   number of replicas.
 Defaults of tf.layers (TF 1.x): kernels Glorot-uniform except the hidden transposed convolutions
 (variance scaling, factor 2, fan-avg, truncated normal: `get_initializer(tf.nn.relu)`); batch norm
-momentum 0.99, epsilon 1e-3. The optional L2 weight penalty (`--l2_penalty`,
+epsilon 1e-3.
+Batch norm (`bn_stats`): models.py calls `tf.layers.batch_normalization(l, training=True)` in both
+nets, and train.py never runs the UPDATE_OPS collection (`train_op = tf.group(train_op_d,
+train_op_g)`, L135), so every pass, training and sampling alike (train.py L238 and evaluate_fid.py
+sample the tensor x), normalises with the batch's own statistics and the moving averages keep their
+initial 0 / 1 forever. "batch" (default) does the same: `BatchStatistics` normalises with the batch
+statistics whatever `training` says and never writes its moving averages. "moving": Keras batch
+norm (momentum 0.99, tf.layers' default), whose training passes update moving averages that
+training=False then uses. The optional L2 weight penalty (`--l2_penalty`,
 `tf.contrib.layers.l2_regularizer(scale)` = scale * sum(w^2) / 2) sits on the convolution and
 transposed-convolution kernels only, not on the dense layers, as in the official code.
 """
@@ -31,6 +39,8 @@ import keras
 from keras import ops
 
 from repro.models.layers import LeakyReLU
+
+BN_STATS = ("batch", "moving")
 
 LECUN_TANH_SCALE = 1.7159   # models.py GENERATOR_OUT_FN
 LECUN_TANH_SLOPE = 2.0 / 3.0
@@ -50,6 +60,32 @@ def critic_depth(batch_size):
   return depth
 
 
+@keras.saving.register_keras_serializable(package="repro")
+class BatchStatistics(keras.layers.BatchNormalization):
+  """`tf.layers.batch_normalization(x, training=True)` with its UPDATE_OPS never run (train.py):
+  normalises with the batch's statistics in every call, training or not, and leaves the moving
+  averages at their initial values (kept as variables, as in the official checkpoints)."""
+
+  def call(self, inputs, training=None, mask=None):
+    if mask is not None:
+      raise ValueError("BatchStatistics takes no mask")
+    x = ops.cast(inputs, keras.backend.result_type(inputs.dtype, "float32"))
+    axis = self.axis % len(x.shape)
+    mean, variance = ops.moments(x, axes=[i for i in range(len(x.shape)) if i != axis])
+    gamma = ops.cast(self.gamma, x.dtype) if self.scale else None
+    beta = ops.cast(self.beta, x.dtype) if self.center else None
+    out = ops.batch_normalization(x, mean, variance, axis=self.axis, offset=beta, scale=gamma,
+                                  epsilon=self.epsilon)
+    return ops.cast(out, self.compute_dtype)
+
+
+def _batch_norm(bn_stats, name):
+  if bn_stats not in BN_STATS:
+    raise ValueError(f"bn_stats must be one of {', '.join(BN_STATS)}, got {bn_stats!r}")
+  layer = BatchStatistics if bn_stats == "batch" else keras.layers.BatchNormalization
+  return layer(momentum=0.99, epsilon=1e-3, name=name)   # tf.layers defaults
+
+
 def _regularizer(l2):
   # tf.contrib.layers.l2_regularizer(scale)(w) = scale * tf.nn.l2_loss(w) = scale * sum(w^2) / 2.
   return keras.regularizers.L2(l2 / 2.0) if l2 > 0 else None
@@ -66,7 +102,7 @@ def _start_resolution(image_size):
   return start
 
 
-def coulomb_generator(image_size=64, channels=3, z_dim=32, width=1024, l2=0.0):
+def coulomb_generator(image_size=64, channels=3, z_dim=32, width=1024, l2=0.0, bn_stats="batch"):
   res = _start_resolution(image_size)
   reg = _regularizer(l2)
   z = keras.Input((z_dim,))
@@ -79,7 +115,7 @@ def coulomb_generator(image_size=64, channels=3, z_dim=32, width=1024, l2=0.0):
     filters //= 2
     x = keras.layers.Conv2DTranspose(filters, 5, strides=2, padding="same", name=f"gen_{i:02d}",
                                      kernel_initializer=relu_init, kernel_regularizer=reg)(x)
-    x = keras.layers.BatchNormalization(momentum=0.99, epsilon=1e-3, name=f"gen_{i:02d}_bn")(x)
+    x = _batch_norm(bn_stats, f"gen_{i:02d}_bn")(x)
     x = keras.layers.ReLU()(x)
     res, i = res * 2, i + 1
   x = keras.layers.Conv2DTranspose(channels, 5, strides=2, padding="same", name="gen_out",
@@ -87,7 +123,7 @@ def coulomb_generator(image_size=64, channels=3, z_dim=32, width=1024, l2=0.0):
   return keras.Model(z, keras.layers.Activation(lecun_tanh, name="lecun_tanh")(x), name="generator")
 
 
-def coulomb_critic(image_size=64, channels=3, width=64, layers=4, l2=0.0):
+def coulomb_critic(image_size=64, channels=3, width=64, layers=4, l2=0.0, bn_stats="batch"):
   reg = _regularizer(l2)
   image = keras.Input((image_size, image_size, channels))
   x = image
@@ -95,16 +131,19 @@ def coulomb_critic(image_size=64, channels=3, width=64, layers=4, l2=0.0):
   for i in range(layers):
     x = keras.layers.Conv2D(filters, 5, strides=2, padding="same", name=f"disc_{i:02d}",
                             kernel_regularizer=reg)(x)
-    x = keras.layers.BatchNormalization(momentum=0.99, epsilon=1e-3, name=f"disc_{i:02d}_bn")(x)
+    x = _batch_norm(bn_stats, f"disc_{i:02d}_bn")(x)
     x = LeakyReLU(0.2)(x)
     filters *= 2
   x = keras.layers.Flatten()(x)
   return keras.Model(image, keras.layers.Dense(1, name="out")(x), name="critic")
 
 
-def build(data_shape, z_dim, g_width=1024, d_width=64, d_layers=4, l2=0.0, g_l2=None):
-  """Architecture "coulomb": the "my" generator and critic of Coulomb GAN's models.py."""
+def build(data_shape, z_dim, g_width=1024, d_width=64, d_layers=4, l2=0.0, g_l2=None,
+          bn_stats="batch"):
+  """Architecture "coulomb": the "my" generator and critic of Coulomb GAN's models.py (bn_stats:
+  "batch" as the official code, "moving" for Keras batch norm with moving averages)."""
   from repro.models.checks import image_shape  # pylint: disable=g-import-not-at-top
   size, channels = image_shape("coulomb", data_shape)
-  return (coulomb_generator(size, channels, z_dim, g_width, l2 if g_l2 is None else g_l2),
-          coulomb_critic(size, channels, d_width, d_layers, l2))
+  return (coulomb_generator(size, channels, z_dim, g_width, l2 if g_l2 is None else g_l2,
+                            bn_stats),
+          coulomb_critic(size, channels, d_width, d_layers, l2, bn_stats))

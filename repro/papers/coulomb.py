@@ -15,7 +15,10 @@ Every iteration updates the critic and the generator *simultaneously* from the s
 the same generated batch (`train_op = tf.group(train_op_d, train_op_g)`, L135): the trainer's
 `update = "simultaneous"` mode. FID during training uses TTUR's protocol (repro.papers.ttur) on 5·1024
 samples every 5000 iterations as train.py does (L234-240; the README warns this underestimates
-quality; use 50k samples for final numbers).
+quality; use 50k samples for final numbers). Batch norm (models.py `training=True`, train.py never
+runs UPDATE_OPS) always normalises with the batch's statistics and never moves its moving averages:
+repro.models.coulomb_models `bn_stats="batch"` (the image nets' default; `"bn_stats": "moving"` in
+--net for Keras batch norm with moving averages).
 
 Language (`--dataset=lm1b` or `--text_file=F`; train.py `--dataset billion_word -g billion_word
 -d billion_word`, utils.py `load_text_dataset`, models.py `billion_word_*`): character-level text as
@@ -170,7 +173,8 @@ def _image_recipe(dataset, objective, batch, lr, l2, gen_l2_scale, d_lr_scale):
       log_every=100,
       # train.py L144: x_img = (clip(x, -1, 1) + 1) / 2, times 255 as floats for the FID (L238),
       # on 5 * 1024 samples every --stats_every steps, drawn (L238) from the training-mode generator
-      # tensor x: batch norm on each batch of `batch` (its moving averages are never updated).
+      # tensor x: batch norm on each batch of `batch` (its moving averages are never updated;
+      # with the default bn_stats "batch" the nets' inference mode is the same computation).
       evaluation=evaluation.fid_evaluation(dataset, FID_SAMPLES, "none",
                                            d["stats_every"] if not fashion else 500,
                                            sampler="training", sample_batch=batch))
