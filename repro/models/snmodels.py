@@ -320,11 +320,13 @@ def with_class_labels(generator, mode="uniform", seed=None, label=0):
   return copy
 
 
-def build_fwgan_mlp(data_shape, z_dim):
-  """Architecture "fwgan_mlp": f-wgan synthetic/kl_wgan.py's Generator / Discriminator."""
+def build_fwgan_mlp(data_shape, z_dim, hidden=(100, 100)):
+  """Architecture "fwgan_mlp": f-wgan synthetic/kl_wgan.py's Generator / Discriminator (hidden:
+  the widths of the hidden layers of both nets, 100 and 100 as the official code)."""
   from repro.models.checks import vector_dim  # pylint: disable=g-import-not-at-top
   dim = vector_dim("fwgan_mlp", data_shape)
-  return fwgan_mlp_generator(z_dim, dim), fwgan_mlp_critic(dim)
+  hidden = tuple(int(h) for h in hidden)
+  return fwgan_mlp_generator(z_dim, dim, hidden), fwgan_mlp_critic(dim, hidden)
 
 
 def build_biggan(data_shape, z_dim, ch=64, n_classes=N_CLASSES):
