@@ -333,7 +333,9 @@ def test_table_wall_time_is_the_sum_of_its_runs(tmp_path, monkeypatch):
   with open(tmp_path / "table.json") as f:
     runs = json.load(f)["results"]
   busy = sum(r["wall_seconds"] for r in runs)
-  assert len(runs) == 2 and wall - busy < 5.0, (wall, [r["wall_seconds"] for r in runs])
+  # the idle time was 27-31 s between cells; 1% of the runs' time absorbs a loaded machine's noise
+  assert len(runs) == 2 and wall - busy < max(5.0, 0.01 * busy), (wall,
+                                                                    [r["wall_seconds"] for r in runs])
 
 
 @pytest.mark.parametrize("args, message", [
