@@ -83,11 +83,13 @@ class Objective(_Spec):
   params: dict = dataclasses.field(default_factory=dict)
 
 
-# kind: "adam" (Keras/TF Adam, epsilon added to sqrt(v̂)); "rmsprop_torch" (PyTorch RMSprop:
+# kind: "adam" (Keras/TF Adam, epsilon added to sqrt(v̂)); "adam_tf1" (tf.compat.v1 AdamOptimizer:
+# the same update with β1, β2 held in float32, so 1 - β2 is float32's 1 - 0.999f = 9.9998713e-4
+# where Keras forms 1e-3 from the Python float); "rmsprop_torch" (PyTorch RMSprop:
 # lr·g / (sqrt(v) + eps), v starts at 0); "rmsprop_tf1" (tf.compat.v1 RMSProp: lr·g / sqrt(v + eps),
 # v starts at 1); repro/train/optimizers.py. For RMSprop, beta2 is the decay ρ of the mean square.
 # schedule: "constant" or "linear" (to 0 at the last step, gan_cifar_resnet.py).
-OPTIMIZERS = ("adam", "rmsprop_torch", "rmsprop_tf1")
+OPTIMIZERS = ("adam", "adam_tf1", "rmsprop_torch", "rmsprop_tf1")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -429,7 +431,7 @@ def make(paper, dataset, arch, model=None, objective=("wgan", None), evaluation=
          eval_every=1000, text=None, **top):
   """A Recipe from the flat settings paper modules write down (each with its source).
 
-  optimizer: "adam" (betas as given), "rmsprop_torch" (PyTorch RMSprop defaults: alpha 0.99, eps
+  optimizer: "adam" / "adam_tf1" (betas as given; see OPTIMIZERS), "rmsprop_torch" (PyTorch RMSprop defaults: alpha 0.99, eps
   1e-8) or "rmsprop_tf1" (tf.train.RMSPropOptimizer defaults: decay 0.9, epsilon 1e-10).
   evaluation: a `repro.recipe.Evaluation` (default: sample grids every `eval_every` steps).
   """

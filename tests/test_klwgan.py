@@ -373,3 +373,21 @@ def test_bad_flag_exits_2_with_one_line():
   lines = [l for l in proc.stderr.splitlines() if l.strip()]
   assert lines[-1] == "error: --table must be 'synthetic', got 'images'", proc.stderr
   assert sum(l.startswith("error") or "Traceback" in l for l in lines) == 1, proc.stderr
+
+
+def test_joint_batch_scores_fake_and_real_in_one_critic_call():
+  """BigGAN.py G_D without --split_D: D(cat([G_z, x])), one spectral-norm power iteration per
+  critic update; kl_wgan.py calls the critic twice (two iterations)."""
+  from repro.models import snmodels
+  from repro.papers import klwgan as paper
+  inputs = _step_inputs()
+  joint_critic, call_critic = snmodels.fwgan_mlp_critic(), snmodels.fwgan_mlp_critic()
+  call_critic.set_weights(joint_critic.get_weights())
+  loss, terms = paper.KLWGANObjective("kl", 5.0, joint_batch=True).critic_loss(joint_critic, inputs)
+  scores = call_critic(tf.concat([inputs.fake, inputs.real], 0), training=True)   # one call
+  real_term, fake_term = klwgan.discriminator_loss_terms(scores[16:], scores[:16], 5.0)
+  np.testing.assert_allclose(float(loss), float(real_term + fake_term), rtol=1e-6)
+  for a, b in zip(joint_critic.get_weights(), call_critic.get_weights()):   # u/v included
+    np.testing.assert_array_equal(a, b)
+  assert paper.recipe("cifar10").objective.params["joint_batch"] is True
+  assert "joint_batch" not in paper.recipe("mog").objective.params

@@ -136,6 +136,7 @@ def _language_recipe(dataset, objective, batch, lr, l2, gen_l2_scale, d_lr_scale
       z_dim=d["z_dim"], z_dist="normal",          # -z 32, tf.random_normal
       batch_size=batch,                           # -b 128
       steps=d["iterations"], n_critic=1,          # -i 500 (thousands); simultaneous updates
+      optimizer="adam_tf1",                       # tf.train.AdamOptimizer (float32 betas)
       g_lr=lr, d_lr=lr * d_lr_scale,
       g_beta1=d["beta1"], g_beta2=d["beta2"], d_beta1=d["beta1"], d_beta2=d["beta2"],
       save_every=d["checkpoint_every"],           # --checkpoint_every 25000
@@ -167,6 +168,7 @@ def _image_recipe(dataset, objective, batch, lr, l2, gen_l2_scale, d_lr_scale):
                  l2=l2, g_l2=l2 * gen_l2_scale),
       z_dim=settings["z_dim"], z_dist="normal",   # train.py L83: z = tf.random_normal
       batch_size=batch, steps=settings["iterations"], n_critic=1,
+      optimizer="adam_tf1",                       # tf.train.AdamOptimizer (float32 betas)
       g_lr=lr, d_lr=lr * d_lr_scale, g_beta1=d["beta1"], g_beta2=d["beta2"], d_beta1=d["beta1"],
       d_beta2=d["beta2"],
       save_every=d["checkpoint_every"] if not fashion else 1000,

@@ -26,8 +26,17 @@ norm in the generator (--batch_norm_g, DIM 512, ReLU critic), x' = x + α(G(z) �
 calculated slopes (the language code has no max(0, ·), which is a no-op on a norm ratio), 1 critic step
 at 3e-4 / 1e-4, Adam (0.5, 0.9), 500k iterations; every 2000 steps the n-gram JSDs (n = 1..6) of
 100 x 64 generated sentences (batch norm in inference mode, as its `fake_samples`) go to TensorBoard
-(eval/js1..js6) and eval.jsonl. The official generator step draws its own real batch; here it reuses
-the critic step's batch.
+(eval/js1..js6) and eval.jsonl.
+
+One training step (tests/test_official_step_fogan.py replays model.py's train() at reduced width):
+the real batch, z and x' α are in-graph ops of the official graphs (an input queue,
+tf.random_normal, tf.random_uniform; the language code feeds `gen.__next__()` to both updates), so
+every update draws its own: penalized_wgan's generator update, whose loss −mean f(x') reads x, takes
+a fresh real batch (`generator_real="fresh"`), fresh z and a fresh α; improved_wgan's generator loss
+reads no real data. tf.train.AdamOptimizer holds β2 as float32 and its kernel forms 1 − β2 in
+float32 (1 − 0.999f = 9.9998713e-4; Keras: 1e-3 from the Python float): optimizer kind
+"adam_tf1". Batch norm: repro.models.dcgan_tf.TF1BatchNorm (the fused kernel's
+unbiased moving variance).
 
 Hardware: the 2-D sets and a few hundred Fashion-MNIST steps run on a 2-core CPU; the paper's image
 runs (81 CelebA epochs, 500 CIFAR-10 epochs; FID on 50k samples) need a GPU.
@@ -136,6 +145,13 @@ class FirstOrderObjective(Objective):
     return losses.generator_loss(f_scored) - penalty, {"penalty": penalty}
 
 
+def _generator_real(objective):
+  """penalized_wgan's generator loss −mean f(x') reads the real batch, and the official update
+  draws its own (model.py: the input queue is dequeued in the g_optim Session.run; language:
+  `gen.__next__()` before gen_train_op); improved_wgan's reads none."""
+  return "fresh" if objective[1]["method"] == "penalized_wgan" else "critic"
+
+
 def language_recipe(dataset, objective):
   """run_fogan.sh / run_ttur.sh with WGAN_GP/main.py and gan_language_JSD.py (both methods)."""
   return recipe_lib.make(
@@ -147,8 +163,11 @@ def language_recipe(dataset, objective):
       batch_size=64,                   # --batch_size=64
       steps=500000,                    # --iterations 500000
       n_critic=1,                      # --critic_iters=1
+      generator_real=_generator_real(objective),
+      generator_noise="fresh",         # make_noise: tf.random_normal, new z in every Session.run
       d_lr=3e-4, g_lr=1e-4,            # --learning_rate_d 0.0003 --learning_rate_g 0.0001
-      g_beta1=0.5, g_beta2=0.9, d_beta1=0.5, d_beta2=0.9,  # AdamOptimizer(beta1=0.5, beta2=0.9)
+      optimizer="adam_tf1",            # AdamOptimizer(beta1=0.5, beta2=0.9)
+      g_beta1=0.5, g_beta2=0.9, d_beta1=0.5, d_beta2=0.9,
       # --jsd_test_interval=2000; 100 x 64 samples, batch norm in inference mode (fake_samples)
       evaluation=evaluation.jsd_evaluation(LANGUAGE_JSD_SAMPLES, every=2000,
                                            max_n=LANGUAGE_NGRAMS),
@@ -182,9 +201,12 @@ def image_recipe(dataset, objective, batch_norm=False):
       steps=EPOCHS[dataset] * (size // 64),   # run_fogan.sh epochs (fashion_mnist: main.py's
                                               # default 25, not in the paper)
       n_critic=1,                             # --num_discriminator_updates=1
+      generator_real=_generator_real(objective),   # g_optim's Session.run dequeues a new batch
+      generator_noise="fresh",                # z: tf.random_normal, new in every Session.run
       g_lr=LR, d_lr=LR,
       g_beta1=0.5, d_beta1=0.5,               # run_fogan.sh --beta1 0.5
-      g_beta2=0.999, d_beta2=0.999,           # tf.train.AdamOptimizer default
+      optimizer="adam_tf1",                   # tf.train.AdamOptimizer (float32 betas)
+      g_beta2=0.999, d_beta2=0.999,           # its default beta2
       save_every=2000,                        # model.py L510: checkpoint every 2000 counters
       log_every=100,                          # model.py L450: print every 100
       # model.py L487: FID on (G(z) + 1) * 127.5 kept as float; --fid_eval_steps 5000.

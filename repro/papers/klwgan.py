@@ -65,9 +65,13 @@ def evaluation_points(dataset):
 
 
 class KLWGANObjective(Objective):
-  """KL-WGAN (loss="kl", temperature T) or the hinge baseline (loss="hinge")."""
+  """KL-WGAN (loss="kl", temperature T) or the hinge baseline (loss="hinge").
 
-  def __init__(self, loss="kl", temperature=1.0):
+  joint_batch: the critic scores the fake and real batches in one call on their concatenation
+  (BigGAN.py G_D.forward without --split_D: D(cat([G_z, x]))), so a spectral-norm critic does one
+  power iteration per critic update; False: two calls, real first (synthetic/kl_wgan.py)."""
+
+  def __init__(self, loss="kl", temperature=1.0, joint_batch=False):
     if loss not in LOSSES:
       raise UsageError(f"--loss must be kl or hinge, got {loss!r}")
     if loss == "kl" and not (temperature is not None and temperature > 0 and
@@ -76,6 +80,7 @@ class KLWGANObjective(Objective):
     self.loss = loss
     self.temperature = float(temperature) if loss == "kl" else None
     self.name = "klwgan" if loss == "kl" else "hinge"
+    self.joint_batch = bool(joint_batch)
 
   # Not converted by AutoGraph: the only branch is on a Python string, so there is nothing to
   # convert, and conversion re-reads the source from disk at trace time. A table run traces once
@@ -85,8 +90,13 @@ class KLWGANObjective(Objective):
   @tf.autograph.experimental.do_not_convert
   def critic_loss(self, critic, inputs):
     from repro.losses import klwgan  # pylint: disable=g-import-not-at-top
-    d_real = critic(inputs.real, training=True)      # kl_wgan.py: dis_real first, then dis_fake
-    d_fake = critic(inputs.fake, training=True)
+    if self.joint_batch:
+      n_fake = tf.shape(inputs.fake)[0]
+      scores = critic(tf.concat([inputs.fake, inputs.real], 0), training=True)
+      d_fake, d_real = scores[:n_fake], scores[n_fake:]
+    else:
+      d_real = critic(inputs.real, training=True)    # kl_wgan.py: dis_real first, then dis_fake
+      d_fake = critic(inputs.fake, training=True)
     if self.loss == "kl":
       real_term, fake_term = klwgan.discriminator_loss_terms(d_real, d_fake, self.temperature)
       estimate = klwgan.kl_divergence_estimate(d_real, d_fake)
@@ -144,7 +154,8 @@ def image_recipe(dataset, loss="kl", temperature=5.0, epochs=500, ch=64):
                                   sample_batch=64, first_step=50 * per_epoch)
   return recipe_lib.make(
       PAPER, dataset, "biggan_snresnet",
-      objective=("klwgan", dict(loss=loss, temperature=temperature)),   # --loss_type kl_5
+      # --loss_type kl_5; train.py has --split_D off: D scores cat([G(z), x]) in one call
+      objective=("klwgan", dict(loss=loss, temperature=temperature, joint_batch=True)),
       # --G_ch/--D_ch default 64; BigGAN G_arch/D_arch. --dataset C10 gives n_classes 10 although
       # the run is unconditional: the ccbn [10, C] gain/bias tables and the critic's SN projection
       # embedding [10, 256] exist and are used with y = 0 (repro/models/snmodels.py). The suite's

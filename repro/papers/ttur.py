@@ -32,6 +32,11 @@ to TensorBoard (eval/js1..js6) and eval.jsonl, and samples/step_*.txt; the best-
 in <workdir>/best. One difference: the generator's step here uses the real batch of the critic step
 just before it (the official generator loss ignores real data, so nothing changes for WGAN-GP).
 
+DCGAN step (tests/test_official_step_ttur.py, golden from one iteration of DCGAN_FID_batched's
+train()): the generator update reuses the critic update's z, the loss printing's training-mode
+passes move the batch-norm moving statistics after every iteration (GANObjective loss_eval_passes),
+batch norm as tf.contrib's non-fused path of TF <= 1.3, Adam's beta2 as TF1's float32 0.999.
+
 Hardware: the 2-D sets and Fashion-MNIST run on a 2-core CPU (a few hundred steps in minutes); the
 paper's image runs (75k-425k DCGAN updates, 100k WGAN-GP iterations, FID on 50k samples) need a GPU.
 """
@@ -114,14 +119,25 @@ def dcgan_recipe(dataset, ttur=True):
   else:
     steps = _DCGAN_EPOCHS[dataset] * (info.size("all" if dataset == "celeb_a" else "train") // 64)
   return recipe_lib.make(
-      PAPER, dataset, "dcgan_tf", objective=objective,
-      model=dict(width=64, g_norm="batch", d_norm="batch"),  # model.py gf_dim = df_dim = 64, BN in G and D
+      PAPER, dataset, "dcgan_tf",
+      # model.py L348-350 print the losses after every iteration by evaluating d_loss_fake,
+      # d_loss_real and g_loss: training-mode forward passes that move the moving statistics of
+      # every batch norm (ops.batch_norm: updates_collections=None); the FID sampler reads them.
+      objective=("gan", dict(loss_eval_passes=True)),
+      # model.py gf_dim = df_dim = 64, BN in G and D; tf.contrib.layers.batch_norm's default
+      # path of the TF the code was written for (README "TF 1.1+", Sept. 2017: fused=False
+      # up to TF 1.3), i.e. the moving variance tracks the biased batch variance.
+      model=dict(width=64, g_norm="batch", d_norm="batch", bn_fused=False),
       z_dim=100, z_dist="uniform",          # model.py L333: batch_z ~ U[-1, 1], z_dim 100
       batch_size=64,                        # run.sh --batch_size=64
       steps=steps, n_critic=1,              # model.py L335-344: one D step, then one G step per batch
+      # model.py L342-344: the G step is fed the same batch_z as the D step (and no real batch:
+      # g_loss does not read one)
+      generator_noise="critic",
       g_lr=g_lr, d_lr=d_lr,                 # run.sh `bash run.sh <lr_d> <lr_g>`: Table 1
       g_beta1=0.5, d_beta1=0.5,             # run.sh --beta1 0.5
-      g_beta2=0.999, d_beta2=0.999,         # tf.train.AdamOptimizer default beta2
+      optimizer="adam_tf1",                 # tf.train.AdamOptimizer (float32 betas)
+      g_beta2=0.999, d_beta2=0.999,         # AdamOptimizer default beta2
       save_every=2000,                      # model.py L409: checkpoint every 2000 counters
       log_every=100,                        # model.py L353: print every 100
       # model.py L386: FID on (G(z) + 1) * 127.5 kept as float; run.sh --fid_eval_steps 5000.
@@ -135,7 +151,7 @@ def wgan_gp_recipe(dataset, ttur=True, gp_weight=None):
   # orig CRITIC_ITERS 5, ITERS 25009, FID_STEP 333 (its orig rates 5e-4 differ from Table 1's 1e-4).
   n_critic, steps, every = (1, 100000, 1000) if ttur else (5, 25009, 333)
   common = dict(objective=("wgan", dict(gp_weight=lam)), n_critic=n_critic, steps=steps,
-                g_lr=g_lr, d_lr=d_lr, g_beta1=0.0, d_beta1=0.0, g_beta2=0.9,
+                optimizer="adam_tf1", g_lr=g_lr, d_lr=d_lr, g_beta1=0.0, d_beta1=0.0, g_beta2=0.9,
                 d_beta2=0.9)  # L632-634: Adam(beta1 0, beta2 0.9)
   if dataset in TOY:
     # Not in the paper: gan_toy.py's nets and data (3x512 ReLU MLPs, noise 2, batch 256, 100k
@@ -189,7 +205,7 @@ def language_recipe(dataset, ttur=True, gp_weight=None):
       z_dim=128, z_dist="normal",       # make_noise(shape=[n_samples, 128]): tf.random_normal
       batch_size=64,                    # BATCH_SIZE = 64
       steps=200000,                     # ITERS = 200000
-      n_critic=n_critic, d_lr=d_lr, g_lr=g_lr,
+      n_critic=n_critic, d_lr=d_lr, g_lr=g_lr, optimizer="adam_tf1",
       g_beta1=0.5, g_beta2=0.9, d_beta1=0.5, d_beta2=0.9,  # AdamOptimizer(beta1=0.5, beta2=0.9)
       # JSDs `if iteration % 100 == 0` on 10 x 64 samples, n = 1..6
       evaluation=evaluation.jsd_evaluation(LANGUAGE_JSD_SAMPLES, every=100,
@@ -230,8 +246,17 @@ def recipe(dataset, **overrides):
 # ---- the DCGAN objective ---------------------------------------------------------------------------
 
 class GANObjective(Objective):
-  """The standard GAN of DCGAN_FID_batched: minimax critic loss, non-saturating generator loss."""
+  """The standard GAN of DCGAN_FID_batched: minimax critic loss, non-saturating generator loss.
+
+  loss_eval_passes: after each generator update, the three forward passes of model.py L348-350's
+  loss printing (errD_fake = d_loss_fake.eval({z}), errD_real = d_loss_real.eval({inputs}),
+  errG = g_loss.eval({z}) with the step's batch_z and batch_images): G(z) and D(G(z)), D(x), G(z)
+  and D(G(z)) in training mode. They change no weight, only the batch-norm moving statistics
+  (ops.batch_norm updates them in every training-mode pass), which the FID sampler uses."""
   name = "gan"
+
+  def __init__(self, loss_eval_passes=False):
+    self.loss_eval_passes = bool(loss_eval_passes)
 
   def critic_loss(self, critic, inputs):
     from repro.losses import ttur as losses  # pylint: disable=g-import-not-at-top
@@ -243,6 +268,13 @@ class GANObjective(Objective):
   def generator_loss(self, critic, inputs):
     from repro.losses import ttur as losses  # pylint: disable=g-import-not-at-top
     return losses.generator_loss(critic(inputs.fake, training=True)), {}
+
+  def after_generator_update(self, generator, critic, real, z):
+    if not self.loss_eval_passes:
+      return
+    critic(generator(z, training=True), training=True)   # errD_fake
+    critic(real, training=True)                          # errD_real
+    critic(generator(z, training=True), training=True)   # errG
 
 
 # ---- the toy saddle ---------------------------------------------------------------------------------

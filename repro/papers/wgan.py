@@ -81,8 +81,9 @@ def gp_recipe(dataset, gp_weight=None):
     objective = ("wgan", dict(gp_weight=lam, alpha_weights="real"))
     return recipe_lib.make(PAPER, dataset, "mlp", objective=objective, z_dim=2, batch_size=256,
                            model=dict(hidden=(512, 512, 512), init="he"),   # tflib 'he' / glorot
-                           steps=100000, n_critic=5, g_lr=1e-4, d_lr=1e-4, g_beta1=0.5,
-                           g_beta2=0.9, d_beta1=0.5, d_beta2=0.9, save_every=1000,
+                           steps=100000, n_critic=5, optimizer="adam_tf1", g_lr=1e-4,
+                           d_lr=1e-4, g_beta1=0.5, g_beta2=0.9, d_beta1=0.5, d_beta2=0.9,
+                           save_every=1000,
                            log_every=100,
                            evaluation=evaluation.mixture_evaluation(dataset, every=1000))
   if dataset in ("mnist", "fashion_mnist"):
@@ -101,7 +102,8 @@ def gp_recipe(dataset, gp_weight=None):
     return recipe_lib.make(PAPER, dataset, arch, objective=objective,
                            model=net,
                            z_dim=128, batch_size=50, steps=200000, n_critic=5,
-                           g_lr=1e-4, d_lr=1e-4, save_every=1000, eval_every=1000, log_every=50)
+                           optimizer="adam_tf1", g_lr=1e-4, d_lr=1e-4, save_every=1000,
+                           eval_every=1000, log_every=50)
   if dataset == "cifar10":
     # gan_cifar.py: DIM 128, 5x5 kernels, BN in G only, BATCH_SIZE 64, ITERS 200000,
     # Adam 1e-4 (0.5, 0.9), noise 128. L159-204: the Inception Score every 1000 iterations of
@@ -112,7 +114,8 @@ def gp_recipe(dataset, gp_weight=None):
     return recipe_lib.make(PAPER, dataset, "wgan_gp_cifar", objective=objective,
                            model=dict(width=128),
                            z_dim=128, batch_size=64, steps=200000, n_critic=5,
-                           g_lr=1e-4, d_lr=1e-4, save_every=2000, log_every=100,
+                           optimizer="adam_tf1", g_lr=1e-4, d_lr=1e-4, save_every=2000,
+                           log_every=100,
                            evaluation=evaluation.inception_score_evaluation(
                                every=1000, n_samples=1000, sample_batch=100))
   # gan_64x64.py: GoodGenerator / GoodDiscriminator, DIM 64, BN in G, tflib layer norm in D
@@ -121,7 +124,7 @@ def gp_recipe(dataset, gp_weight=None):
   return recipe_lib.make(PAPER, dataset, "resnet_good", objective=objective,
                          model=dict(width=64, g_norm="batch", d_norm="tflib_layer"),
                          z_dim=128, batch_size=64, steps=200000, n_critic=5,
-                         g_lr=1e-4, d_lr=1e-4, g_beta1=0.0, d_beta1=0.0,
+                         optimizer="adam_tf1", g_lr=1e-4, d_lr=1e-4, g_beta1=0.0, d_beta1=0.0,
                          save_every=2000, eval_every=2000, log_every=100)
 
 
@@ -137,7 +140,8 @@ def resnet_recipe(dataset, gp_weight=None):
   lam = gp_weight if gp_weight is not None else GP_WEIGHT["image"]
   return recipe_lib.make(PAPER, dataset, "resnet_cifar", objective=("wgan", dict(gp_weight=lam)),
                          model=dict(width=128, g_norm="batch", d_norm="none"),
-                         z_dim=128, batch_size=64, steps=100000, n_critic=5, g_lr=2e-4, d_lr=2e-4,
+                         z_dim=128, batch_size=64, steps=100000, n_critic=5, optimizer="adam_tf1",
+                         g_lr=2e-4, d_lr=2e-4,
                          g_beta1=0.0, g_beta2=0.9, d_beta1=0.0, d_beta2=0.9, lr_decay="linear",
                          save_every=2000, log_every=100,
                          evaluation=evaluation.inception_score_evaluation(

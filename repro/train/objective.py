@@ -51,6 +51,12 @@ class Objective:
     # an indented block after 'with' statement") and warned on every trace.
     del critic
 
+  def after_generator_update(self, generator, critic, real, z):
+    """Runs on each replica after each generator update with that update's real batch and noise
+    (this replica's slices): forward passes the official code makes between its updates whose side
+    effects count, e.g. batch-norm moving statistics (TTUR DCGAN_FID_batched's loss printing)."""
+    del generator, critic, real, z
+
 
 CLIP_ORDERS = ("before", "after")
 

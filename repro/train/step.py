@@ -13,6 +13,7 @@ and gradients were finite; the step returns the terms and a `Health` record.
 import typing
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from repro.train.objective import StepInputs
@@ -121,8 +122,11 @@ def make_optimizer(spec, name):
     return optimizers.TorchRMSprop(spec.lr, rho=spec.beta2, epsilon=spec.epsilon, name=name)
   if spec.kind == "rmsprop_tf1":
     return optimizers.TF1RMSProp(spec.lr, rho=spec.beta2, epsilon=spec.epsilon, name=name)
-  return keras.optimizers.Adam(spec.lr, beta_1=spec.beta1, beta_2=spec.beta2,
-                               epsilon=spec.epsilon, name=name)
+  beta1, beta2 = spec.beta1, spec.beta2
+  if spec.kind == "adam_tf1":   # TF1 keeps the betas as float32 tensors (repro.recipe.OPTIMIZERS)
+    beta1, beta2 = float(np.float32(beta1)), float(np.float32(beta2))
+  return keras.optimizers.Adam(spec.lr, beta_1=beta1, beta_2=beta2, epsilon=spec.epsilon,
+                               name=name)
 
 
 def _add_weight_penalty(loss, terms, model):
@@ -294,14 +298,14 @@ class TrainStep:
   def __call__(self, next_real, n_critic):
     real = next_real()
     if not self.objective.trains_critic:   # e.g. Sinkhorn in pixel space: generator steps only
-      terms, health, _ = self._run(self._generator_replica, real, [self.g_opt])
-      self._finish_step()
+      terms, health, z = self._run(self._generator_replica, real, [self.g_opt])
+      self._finish_step(real, z)
       return {f"generator/{k}": v for k, v in terms.items()}, _single_health(health)
     if self.objective.update == "simultaneous":
       self._before_critic_update()
-      terms, health, _ = self._run(self._joint_replica, real, [self.d_opt, self.g_opt])
+      terms, health, z = self._run(self._joint_replica, real, [self.d_opt, self.g_opt])
       self._after_critic_update()
-      self._finish_step()
+      self._finish_step(real, z)
       return terms, _single_health(health)
     d_terms, h, z = self.critic_update(real)
     bad = h.bad()
@@ -322,9 +326,9 @@ class TrainStep:
       skipped += tf.cast(bad, tf.float32)
     if self.recipe.generator_real == "fresh":
       real = next_real()
-    g_terms, h, _ = self._run(self._generator_replica, real, [self.g_opt],
+    g_terms, h, z = self._run(self._generator_replica, real, [self.g_opt],
                               z=z if self.recipe.generator_noise == "critic" else None)
-    self._finish_step()
+    self._finish_step(real, z)
     bad = h.bad()
     now = tf.logical_and(first < 0, bad)
     # On a bad step the critic terms are those of its first bad update, so the message names the
@@ -336,6 +340,10 @@ class TrainStep:
                     tf.where(now, h.grads_ok, first_grads_ok), skipped + tf.cast(bad, tf.float32))
     return terms, health
 
-  def _finish_step(self):
+  def _finish_step(self, real, z):
+    """After the generator update (real, z: what it saw): the objective's after_generator_update
+    on every replica, the EMA, the step counter."""
+    self.strategy.run(lambda r, n: self.objective.after_generator_update(
+        self.generator, self.critic, self._local(r), self._local(n)), args=(real, z))
     self._update_ema()
     self.step.assign_add(1)

@@ -1,0 +1,144 @@
+"""One training step of FOGAN (penalized_wgan, calculated slopes) against the official code's
+(issue 18).
+
+Golden: tests/goldens/train_step/fogan.npz, made by running zalandoresearch/first_order_gan@ed9d738
+DCGAN_FID_batched/model.py (build_model, then train()'s own loop for one iteration) at 32 px with
+gf_dim = df_dim = 2, z_dim 8, batch 4, run_fogan.sh's objective (λ_L 0.5, λ_GP 1, calculated slope,
+--discriminator_batch_norm=False, one critic update) and Adam(1e-4, beta1 0.5) for both networks;
+provenance, shims and keys in README_fogan.md. The official real batch, z and x' α are in-graph ops
+(an input queue, tf.random_normal, tf.random_uniform): every Session.run draws new ones, so the
+generator update sees a fresh real batch, fresh z and a fresh α (the recipe's
+generator_real="fresh").
+"""
+
+import re
+
+import numpy as np
+import pytest
+
+from tests import step_goldens
+
+CASE = "fogan"
+SIZE, WIDTH, Z_DIM, BATCH = 32, 2, 8, 4
+BETA1, BETA2 = 0.5, 0.999
+_SLOT = {"Adam": "momentum", "Adam_1": "velocity"}
+_PARAM = {"w": "kernel", "Matrix": "kernel", "biases": "bias", "bias": "bias"}
+LR = 1e-4               # the recipe's (and the golden's) learning rate, both networks
+LAMBDA_L = 0.5          # run_fogan.sh --lipschitz_penalty=.5 (λ_GP is 1)
+# A bias before batch norm (g_h1..g_h3, each followed by g_bn1..g_bn3) has the exact gradient 0: the
+# normalisation removes it. Both codes compute float32 rounding noise for it (|m| ~1e-8 against
+# ~1e-1 for the other generator slots), so its Adam slots are compared against the scale of the
+# generator's other slots of the same kind, and its value, which Adam's normalisation m / (√v + ε)
+# moves by up to one step of the noise's sign, to within one step: |Δ| ≤ lr.
+PRE_BN_BIASES = ("g_h1", "g_h2", "g_h3")
+
+
+def suite_name(official):
+  """The suite's Replay.state() name of an official variable (None for Adam's beta powers, checked
+  against the optimizer's iteration count instead)."""
+  if re.fullmatch(r"beta[12]_power(_1)?", official):
+    return None
+  m = re.fullmatch(r"(generator|discriminator)/(\w+)/(\w+)(?:/(Adam|Adam_1))?", official)
+  assert m, official
+  net, layer, param, slot = m.groups()
+  param = _PARAM.get(param, param)   # gamma, beta, moving_mean, moving_variance keep their names
+  if slot is None:
+    return f"{'generator' if net == 'generator' else 'critic'}/{layer}/{param}"
+  opt = "g_opt" if net == "generator" else "d_opt"
+  return f"{opt}/{opt}/{layer}_{param}_{_SLOT[slot]}"
+
+
+def _golden(group, golden):
+  prefix = group + "/"
+  out = {}
+  for key, value in golden.items():
+    if key.startswith(prefix):
+      name = suite_name(key[len(prefix):])
+      if name is not None:
+        out[name] = value
+  return out
+
+
+def _replay(golden):
+  import keras
+  from repro.papers import fogan
+  from repro.train.replay import Replay
+  keras.utils.set_random_seed(0)
+  recipe = fogan.recipe("cifar10")
+  recipe = recipe.replace(batch_size=BATCH, z_dim=Z_DIM,
+                          **{"model.args": dict(recipe.model.args, width=WIDTH)})
+  assert recipe.g_opt.lr == recipe.d_opt.lr == LR and recipe.n_critic == 1
+  replay = Replay(recipe, (SIZE, SIZE, 3))
+  replay.set_weights(_golden("init", golden))
+  return replay
+
+
+def _check_beta_powers(state, golden, group):
+  """TF1 Adam's beta powers are beta^(t + 1) after t updates (the discriminator's optimizer was
+  built first: beta1_power; the generator's: beta1_power_1): same update counts as the suite's."""
+  for opt, suffix in (("d_opt", ""), ("g_opt", "_1")):
+    t = int(state[f"{opt}/{opt}/iteration"])
+    np.testing.assert_allclose(golden[f"{group}/beta1_power{suffix}"], BETA1 ** (t + 1), rtol=1e-6)
+    np.testing.assert_allclose(golden[f"{group}/beta2_power{suffix}"], BETA2 ** (t + 1), rtol=1e-6)
+
+
+def _compare(state, expected):
+  """step_goldens.compare, with the pre-batch-norm biases and their slots bounded as PRE_BN_BIASES
+  says (their gradients are rounding noise)."""
+  loose = {}
+  for layer in PRE_BN_BIASES:
+    name = f"generator/{layer}/bias"
+    loose[name] = (LR / np.max(np.abs(expected[name])),
+                   "exact gradient 0 (bias before batch norm): at most one Adam step of noise")
+    for kind in ("momentum", "velocity"):
+      name = f"g_opt/g_opt/{layer}_bias_{kind}"
+      if name in expected:
+        scale = max(np.max(np.abs(v)) for k, v in expected.items()
+                    if k.startswith("g_opt/") and k.endswith(kind))
+        own = max(np.max(np.abs(expected[name])), np.finfo(np.float32).tiny)
+        loose[name] = (step_goldens.RTOL * scale / own,
+                       "exact gradient 0 (bias before batch norm): rounding noise")
+  return step_goldens.compare(state, expected, loose=loose)
+
+
+@pytest.fixture(scope="module")
+def golden():
+  return step_goldens.load(CASE)
+
+
+def test_golden_covers_every_official_variable(golden):
+  names = {k.split("/", 1)[1] for k in golden if k.startswith("step/")}
+  mapped = {suite_name(n) for n in names} - {None}
+  # G: 10 weights + 8 BN params (3 copies each: value, Adam m, v) + 8 BN moving statistics;
+  # D: 10 weights x 3.
+  assert len(mapped) == (10 + 8) * 3 + 8 + 10 * 3
+  weights = {n for n in mapped if not n.endswith(("_momentum", "_velocity"))}
+  assert set(_golden("init", golden)) == weights
+
+
+def test_one_critic_update(golden):
+  replay = _replay(golden)
+  terms = replay.critic_update(golden["real/0"], golden["noise/0"], golden["uniform/0"])
+  state = replay.state()
+  g = {k.split("/", 1)[1]: float(v) for k, v in golden.items() if k.startswith("critic_terms/")}
+  official_loss = (g["d_loss_real"] + g["d_loss_fake"] + g["d_lipschitz_penalty_loss"] +
+                   g["d_gradient_penalty_loss"])
+  np.testing.assert_allclose(terms["loss"], official_loss, rtol=1e-5)
+  np.testing.assert_allclose(terms["gradient_penalty"], g["d_gradient_penalty_loss"], rtol=1e-5)
+  np.testing.assert_allclose(terms["lipschitz_penalty"] * LAMBDA_L, g["d_lipschitz_penalty_loss"],
+                             rtol=1e-5)
+  np.testing.assert_allclose(terms["mean_slope_target"], g["d_mean_slope_target"], rtol=1e-5)
+  np.testing.assert_allclose(terms["lipschitz_estimate"], g["d_lipschitz_estimate"], rtol=1e-5)
+  _check_beta_powers(state, golden, "critic")
+  _compare(state, _golden("critic", golden))
+
+
+def test_one_generator_step(golden):
+  replay = _replay(golden)
+  terms = replay.generator_step(reals=[golden["real/0"], golden["real/1"]],
+                                noise=[golden["noise/0"], golden["noise/1"]],
+                                uniforms=[golden["uniform/0"], golden["uniform/1"]])
+  state = replay.state()
+  np.testing.assert_allclose(terms["generator/loss"], float(golden["step_terms/g_loss"]), rtol=1e-5)
+  _check_beta_powers(state, golden, "step")
+  _compare(state, _golden("step", golden))
