@@ -58,6 +58,28 @@ def test_tf1_rmsprop_equals_the_tf1_optimizer_itself():
                              rtol=1e-6, atol=1e-7)
 
 
+def test_adam_tf1_slots_equal_the_tf1_optimizer_itself():
+  """kind adam_tf1: tf.compat.v1.train.AdamOptimizer holds β1, β2 in float32, so its v moves by
+  (1 - 0.999f) g²; plain Keras Adam by 1e-3 g² (1.3e-5 relative apart)."""
+  from repro.recipe import Optimizer
+  from repro.train.step import make_optimizer
+  var = tf.Variable(START)
+  reference = tf.compat.v1.train.AdamOptimizer(1e-3, beta1=0.5, beta2=0.999)
+  for g in GRADIENTS:
+    reference.apply_gradients([(tf.constant(g), var)])
+  want_v = reference.get_slot(var, "v").numpy()
+  for kind, close in (("adam_tf1", True), ("adam", False)):
+    opt = make_optimizer(Optimizer(kind, 1e-3, 0.5, 0.999, 1e-8), "o")
+    mine = tf.Variable(START)
+    opt.build([mine])
+    for g in GRADIENTS:
+      opt.apply_gradients([(tf.constant(g), mine)])
+    v = next(x for x in opt.variables if x.name.endswith("velocity")).numpy()
+    rel = np.max(np.abs(v - want_v)) / np.max(np.abs(want_v))
+    assert (rel < 1e-6) if close else (rel > 1e-5), (kind, rel)
+    np.testing.assert_allclose(mine.numpy(), var.numpy(), rtol=1e-6, atol=1e-7)
+
+
 @pytest.mark.parametrize("order", ["before", "after"])
 def test_clip_order(tmp_path, order):
   """"before" (WassersteinGAN main.py): the critic after a generator step holds its last update
