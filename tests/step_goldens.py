@@ -5,6 +5,7 @@ the official variable names to the suite's `Replay.state()` names and call `comp
 """
 
 import os
+import re
 
 import numpy as np
 
@@ -46,3 +47,44 @@ def compare(actual, expected, rtol=RTOL, loose=None):
       failures.append(f"{name}: relative difference {rel:.3g} > {bound:g}")
   assert not failures, "\n".join(failures)
   return worst_rel, worst_abs
+
+
+def group(golden, prefix, suite_name):
+  """{suite name: value} of the golden keys under `prefix/` (suite_name(official) -> name, or None
+  for a key the suite has no variable for)."""
+  out = {}
+  for key, value in golden.items():
+    if key.startswith(prefix + "/"):
+      name = suite_name(key[len(prefix) + 1:])
+      if name is not None:
+        out[name] = value
+  return out
+
+
+_TF1_SLOTS = {"Adam": "momentum", "Adam_1": "velocity"}
+_TF1_PARAMS = {"w": "kernel", "Matrix": "kernel", "biases": "bias", "bias": "bias"}
+
+
+def dcgan_tf1_name(official):
+  """The Replay.state() name of a DCGAN_FID_batched variable (TTUR, first_order_gan):
+  generator|discriminator/<layer>/<param>[/Adam|Adam_1]; None for Adam's beta powers (checked by
+  `check_tf1_beta_powers`)."""
+  if re.fullmatch(r"beta[12]_power(_1)?", official):
+    return None
+  m = re.fullmatch(r"(generator|discriminator)/(\w+)/(\w+)(?:/(Adam|Adam_1))?", official)
+  assert m, official
+  net, layer, param, slot = m.groups()
+  param = _TF1_PARAMS.get(param, param)   # gamma, beta, moving_mean, moving_variance stay
+  if slot is None:
+    return f"{'generator' if net == 'generator' else 'critic'}/{layer}/{param}"
+  opt = "g_opt" if net == "generator" else "d_opt"
+  return f"{opt}/{opt}/{layer}_{param}_{_TF1_SLOTS[slot]}"
+
+
+def check_tf1_beta_powers(state, golden, prefix, beta1, beta2):
+  """tf.compat.v1 Adam's beta powers are beta^(t + 1) after t updates (the critic's optimizer was
+  built first: beta1_power; the generator's: beta1_power_1): the suite's update counts agree."""
+  for opt, suffix in (("d_opt", ""), ("g_opt", "_1")):
+    t = int(state[f"{opt}/{opt}/iteration"])
+    np.testing.assert_allclose(golden[f"{prefix}/beta1_power{suffix}"], beta1 ** (t + 1), rtol=1e-6)
+    np.testing.assert_allclose(golden[f"{prefix}/beta2_power{suffix}"], beta2 ** (t + 1), rtol=1e-6)

@@ -77,15 +77,6 @@ def _replay(golden, **changes):
   return replay
 
 
-def _check_beta_powers(state, golden, group):
-  """TF1 Adam's beta powers are beta^(t + 1) after t updates (the critic's optimizer minimised
-  first: beta1_power; the generator's: beta1_power_1): the same update counts as the suite's."""
-  for opt, suffix in (("d_opt", ""), ("g_opt", "_1")):
-    t = int(state[f"{opt}/{opt}/iteration"])
-    np.testing.assert_allclose(golden[f"{group}/beta1_power{suffix}"], BETA1 ** (t + 1), rtol=1e-6)
-    np.testing.assert_allclose(golden[f"{group}/beta2_power{suffix}"], BETA2 ** (t + 1), rtol=1e-6)
-
-
 def _iterate(replay, golden, i):
   # one joint update: one real batch, one noise batch; the uniform vector is unused (zeros)
   return replay.generator_step(reals=[golden[f"real/{i}"]], noise=[golden[f"noise/{i}"]],
@@ -173,7 +164,7 @@ def test_one_iteration(golden):
   terms = _iterate(replay, golden, 0)
   state = replay.state()
   _check_terms(terms, golden, 0)
-  _check_beta_powers(state, golden, "step1")
+  step_goldens.check_tf1_beta_powers(state, golden, "step1", BETA1, BETA2)
   _compare(state, golden, "step1")
   # batch norm as train.py runs it: batch statistics, moving averages never updated
   for name, value in _golden("init", golden).items():
@@ -187,7 +178,7 @@ def test_two_iterations(golden):
   terms = _iterate(replay, golden, 1)
   state = replay.state()
   _check_terms(terms, golden, 1)
-  _check_beta_powers(state, golden, "step2")
+  step_goldens.check_tf1_beta_powers(state, golden, "step2", BETA1, BETA2)
   _compare(state, golden, "step2")
 
 

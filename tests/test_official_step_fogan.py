@@ -11,7 +11,6 @@ generator update sees a fresh real batch, fresh z and a fresh α (the recipe's
 generator_real="fresh").
 """
 
-import re
 
 import numpy as np
 import pytest
@@ -21,8 +20,6 @@ from tests import step_goldens
 CASE = "fogan"
 SIZE, WIDTH, Z_DIM, BATCH = 32, 2, 8, 4
 BETA1, BETA2 = 0.5, 0.999
-_SLOT = {"Adam": "momentum", "Adam_1": "velocity"}
-_PARAM = {"w": "kernel", "Matrix": "kernel", "biases": "bias", "bias": "bias"}
 LR = 1e-4               # the recipe's (and the golden's) learning rate, both networks
 LAMBDA_L = 0.5          # run_fogan.sh --lipschitz_penalty=.5 (λ_GP is 1)
 # A bias before batch norm (g_h1..g_h3, each followed by g_bn1..g_bn3) has the exact gradient 0: the
@@ -32,31 +29,7 @@ LAMBDA_L = 0.5          # run_fogan.sh --lipschitz_penalty=.5 (λ_GP is 1)
 # moves by up to one step of the noise's sign, to within one step: |Δ| ≤ lr.
 PRE_BN_BIASES = ("g_h1", "g_h2", "g_h3")
 
-
-def suite_name(official):
-  """The suite's Replay.state() name of an official variable (None for Adam's beta powers, checked
-  against the optimizer's iteration count instead)."""
-  if re.fullmatch(r"beta[12]_power(_1)?", official):
-    return None
-  m = re.fullmatch(r"(generator|discriminator)/(\w+)/(\w+)(?:/(Adam|Adam_1))?", official)
-  assert m, official
-  net, layer, param, slot = m.groups()
-  param = _PARAM.get(param, param)   # gamma, beta, moving_mean, moving_variance keep their names
-  if slot is None:
-    return f"{'generator' if net == 'generator' else 'critic'}/{layer}/{param}"
-  opt = "g_opt" if net == "generator" else "d_opt"
-  return f"{opt}/{opt}/{layer}_{param}_{_SLOT[slot]}"
-
-
-def _golden(group, golden):
-  prefix = group + "/"
-  out = {}
-  for key, value in golden.items():
-    if key.startswith(prefix):
-      name = suite_name(key[len(prefix):])
-      if name is not None:
-        out[name] = value
-  return out
+suite_name = step_goldens.dcgan_tf1_name
 
 
 def _replay(golden):
@@ -69,17 +42,8 @@ def _replay(golden):
                           **{"model.args": dict(recipe.model.args, width=WIDTH)})
   assert recipe.g_opt.lr == recipe.d_opt.lr == LR and recipe.n_critic == 1
   replay = Replay(recipe, (SIZE, SIZE, 3))
-  replay.set_weights(_golden("init", golden))
+  replay.set_weights(step_goldens.group(golden, "init", suite_name))
   return replay
-
-
-def _check_beta_powers(state, golden, group):
-  """TF1 Adam's beta powers are beta^(t + 1) after t updates (the discriminator's optimizer was
-  built first: beta1_power; the generator's: beta1_power_1): same update counts as the suite's."""
-  for opt, suffix in (("d_opt", ""), ("g_opt", "_1")):
-    t = int(state[f"{opt}/{opt}/iteration"])
-    np.testing.assert_allclose(golden[f"{group}/beta1_power{suffix}"], BETA1 ** (t + 1), rtol=1e-6)
-    np.testing.assert_allclose(golden[f"{group}/beta2_power{suffix}"], BETA2 ** (t + 1), rtol=1e-6)
 
 
 def _compare(state, expected):
@@ -113,7 +77,7 @@ def test_golden_covers_every_official_variable(golden):
   # D: 10 weights x 3.
   assert len(mapped) == (10 + 8) * 3 + 8 + 10 * 3
   weights = {n for n in mapped if not n.endswith(("_momentum", "_velocity"))}
-  assert set(_golden("init", golden)) == weights
+  assert set(step_goldens.group(golden, "init", suite_name)) == weights
 
 
 def test_one_critic_update(golden):
@@ -129,8 +93,8 @@ def test_one_critic_update(golden):
                              rtol=1e-5)
   np.testing.assert_allclose(terms["mean_slope_target"], g["d_mean_slope_target"], rtol=1e-5)
   np.testing.assert_allclose(terms["lipschitz_estimate"], g["d_lipschitz_estimate"], rtol=1e-5)
-  _check_beta_powers(state, golden, "critic")
-  _compare(state, _golden("critic", golden))
+  step_goldens.check_tf1_beta_powers(state, golden, "critic", BETA1, BETA2)
+  _compare(state, step_goldens.group(golden, "critic", suite_name))
 
 
 def test_one_generator_step(golden):
@@ -140,5 +104,5 @@ def test_one_generator_step(golden):
                                 uniforms=[golden["uniform/0"], golden["uniform/1"]])
   state = replay.state()
   np.testing.assert_allclose(terms["generator/loss"], float(golden["step_terms/g_loss"]), rtol=1e-5)
-  _check_beta_powers(state, golden, "step")
-  _compare(state, _golden("step", golden))
+  step_goldens.check_tf1_beta_powers(state, golden, "step", BETA1, BETA2)
+  _compare(state, step_goldens.group(golden, "step", suite_name))

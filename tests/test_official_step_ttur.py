@@ -10,7 +10,6 @@ three training-mode evaluations, which move every batch-norm moving average (the
 loss_eval_passes). The generator update draws no per-example uniforms; the step's are zeros.
 """
 
-import re
 
 import numpy as np
 import pytest
@@ -21,8 +20,6 @@ CASE = "ttur"
 SIZE, WIDTH, Z_DIM, BATCH = 32, 4, 8, 4
 LR = {"d_opt": 1e-5, "g_opt": 5e-4}     # Table 1 celebA (TTUR): run.sh <lr_d> <lr_g>
 BETA1, BETA2 = 0.5, 0.999
-_SLOT = {"Adam": "momentum", "Adam_1": "velocity"}
-_PARAM = {"w": "kernel", "Matrix": "kernel", "biases": "bias", "bias": "bias"}
 # Biases directly before a batch norm have the exact gradient 0 (the normalisation removes them);
 # both codes compute float32 rounding noise for them, which Adam turns into steps of up to lr.
 PRE_BN_BIASES = {"critic/d_h1_conv/bias": "d_opt", "critic/d_h2_conv/bias": "d_opt",
@@ -38,22 +35,7 @@ BN_OF_BIAS = {"critic/d_bn1/moving_mean": "critic/d_h1_conv/bias",
               "generator/g_bn2/moving_mean": "generator/g_h2/bias",
               "generator/g_bn3/moving_mean": "generator/g_h3/bias"}
 
-
-def suite_name(official):
-  """The suite's Replay.state() name of an official variable."""
-  m = re.fullmatch(r"(generator|discriminator)/(\w+)/(\w+)(?:/(Adam|Adam_1))?", official)
-  assert m, official
-  net, layer, param, slot = m.groups()
-  param = _PARAM.get(param, param)   # gamma, beta, moving_mean, moving_variance keep their names
-  if slot is None:
-    return f"{'generator' if net == 'generator' else 'critic'}/{layer}/{param}"
-  opt = "g_opt" if net == "generator" else "d_opt"
-  return f"{opt}/{opt}/{layer}_{param}_{_SLOT[slot]}"
-
-
-def _golden(group, golden):
-  prefix = group + "/"
-  return {suite_name(k[len(prefix):]): v for k, v in golden.items() if k.startswith(prefix)}
+suite_name = step_goldens.dcgan_tf1_name
 
 
 def _recipe(**changes):
@@ -68,7 +50,7 @@ def _replay(golden, **changes):
   from repro.train.replay import Replay
   keras.utils.set_random_seed(0)
   replay = Replay(_recipe(**changes), (SIZE, SIZE, 3))
-  replay.set_weights(_golden("init", golden))
+  replay.set_weights(step_goldens.group(golden, "init", suite_name))
   return replay
 
 
@@ -125,8 +107,8 @@ def _compare(state, expected, init, updates, passes, loose=None):
 def _after_critic(golden):
   """The official state after d_optim: critic weights, slots and every moving statistic from the
   golden; the generator's weights are those it started with (d_optim does not change them)."""
-  expected = _golden("critic", golden)
-  expected.update({k: v for k, v in _golden("init", golden).items()
+  expected = step_goldens.group(golden, "critic", suite_name)
+  expected.update({k: v for k, v in step_goldens.group(golden, "init", suite_name).items()
                    if k.startswith("generator/") and "moving_" not in k})
   return expected
 
@@ -135,10 +117,10 @@ def _after_step(golden, group="step"):
   """The official state after the full iteration: generator weights, slots and every moving
   statistic from the golden; the critic's weights and slots are those after d_optim (g_optim and
   the loss evaluations do not change them, checked when the golden was made)."""
-  expected = _golden(group, golden)
-  expected.update({k: v for k, v in _golden("critic", golden).items() if "moving_" not in k})
+  expected = step_goldens.group(golden, group, suite_name)
+  expected.update({k: v for k, v in step_goldens.group(golden, "critic", suite_name).items() if "moving_" not in k})
   if group != "step":   # gupdate/ holds only the moving statistics after g_optim
-    expected.update({k: v for k, v in _golden("step", golden).items() if "moving_" not in k})
+    expected.update({k: v for k, v in step_goldens.group(golden, "step", suite_name).items() if "moving_" not in k})
   return expected
 
 
@@ -168,10 +150,10 @@ def test_recipe_is_the_official_schedule():
 
 
 def test_golden_covers_every_official_variable(golden):
-  init = _golden("init", golden)
+  init = step_goldens.group(golden, "init", suite_name)
   # G: 10 weights + 8 BN params + 8 moving statistics; D: 10 weights + 6 BN params + 6 moving
   assert len(init) == 26 + 22
-  slots = {n for n in {**_golden("critic", golden), **_golden("step", golden)}
+  slots = {n for n in {**step_goldens.group(golden, "critic", suite_name), **step_goldens.group(golden, "step", suite_name)}
            if n.endswith(("_momentum", "_velocity"))}
   trainable = {n for n in init if "moving_" not in n}
   assert len(slots) == 2 * len(trainable)
@@ -182,7 +164,7 @@ def test_golden_covers_every_official_variable(golden):
 def test_one_critic_update(golden):
   replay = _replay(golden)
   replay.critic_update(golden["real/0"], golden["noise/0"], np.zeros([BATCH], np.float32))
-  _compare(replay.state(), _after_critic(golden), _golden("init", golden),
+  _compare(replay.state(), _after_critic(golden), step_goldens.group(golden, "init", suite_name),
            {"d_opt": 1, "g_opt": 0}, passes={"d_opt": 0, "g_opt": 0})
 
 
@@ -190,7 +172,7 @@ def test_one_generator_step(golden):
   replay = _replay(golden)
   _generator_step(replay, golden)
   # after their updates: D runs in g_optim and in the three loss evaluations, G in two of them
-  _compare(replay.state(), _after_step(golden), _golden("init", golden), {"d_opt": 1, "g_opt": 1},
+  _compare(replay.state(), _after_step(golden), step_goldens.group(golden, "init", suite_name), {"d_opt": 1, "g_opt": 1},
            passes={"d_opt": 4, "g_opt": 2})
 
 
@@ -198,7 +180,7 @@ def test_without_the_loss_evaluations(golden):
   """loss_eval_passes=False: the moving statistics are those right after g_optim (gupdate/)."""
   replay = _replay(golden, **{"objective.params": {"loss_eval_passes": False}})
   _generator_step(replay, golden)
-  _compare(replay.state(), _after_step(golden, "gupdate"), _golden("init", golden),
+  _compare(replay.state(), _after_step(golden, "gupdate"), step_goldens.group(golden, "init", suite_name),
            {"d_opt": 1, "g_opt": 1}, passes={"d_opt": 1, "g_opt": 0})
 
 
@@ -214,6 +196,6 @@ def test_keras_adam_puts_every_velocity_off(golden):
   for name in velocities:
     rel = step_goldens.relative_difference(state[name], expected[name])
     assert 1e-5 < rel < 1.6e-5, (name, rel)
-  _compare(state, expected, _golden("init", golden), {"d_opt": 1, "g_opt": 1},
+  _compare(state, expected, step_goldens.group(golden, "init", suite_name), {"d_opt": 1, "g_opt": 1},
            passes={"d_opt": 4, "g_opt": 2},
            loose={n: (1.6e-5, "1 - beta2 formed from the Python float") for n in velocities})

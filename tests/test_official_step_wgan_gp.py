@@ -70,15 +70,6 @@ def replay_from(golden, variant="gp"):
   return replay
 
 
-def _check_beta_powers(state, golden, group):
-  """TF1 Adam's beta powers are beta^(t + 1) after t updates (the discriminator's optimizer was
-  built first: beta1_power; the generator's: beta1_power_1): same update counts as the suite's."""
-  for opt, suffix in (("d_opt", ""), ("g_opt", "_1")):
-    t = int(state[f"{opt}/{opt}/iteration"])
-    np.testing.assert_allclose(golden[f"{group}/beta1_power{suffix}"], BETA1 ** (t + 1), rtol=1e-6)
-    np.testing.assert_allclose(golden[f"{group}/beta2_power{suffix}"], BETA2 ** (t + 1), rtol=1e-6)
-
-
 @pytest.fixture(scope="module")
 def golden():
   return step_goldens.load(CASE)
@@ -95,7 +86,7 @@ def test_one_critic_update(golden):
   terms = replay.critic_update(golden["real/0"], golden["noise/0"], golden["uniform/0"])
   state = replay.state()
   np.testing.assert_allclose(terms["loss"], golden["disc_cost/0"], rtol=1e-5)
-  _check_beta_powers(state, golden, "critic")
+  step_goldens.check_tf1_beta_powers(state, golden, "critic", BETA1, BETA2)
   step_goldens.compare(state, golden_group("critic", golden))
 
 
@@ -110,7 +101,7 @@ def test_one_generator_step(golden):
   state = replay.state()
   # the step reports its last critic update's terms (the official disc_cost before that update)
   np.testing.assert_allclose(terms["critic/loss"], golden[f"disc_cost/{N_CRITIC - 1}"], rtol=1e-5)
-  _check_beta_powers(state, golden, "step")
+  step_goldens.check_tf1_beta_powers(state, golden, "step", BETA1, BETA2)
   step_goldens.compare(state, golden_group("step", golden))
 
 
