@@ -193,7 +193,8 @@ def needs(entry, ctx):
     if not workdir or not os.path.isfile(os.path.join(workdir, "eval.jsonl")):
       where = f" ({workdir} has no eval.jsonl)" if workdir else ""
       gpu = "on a GPU (the paper's run is far too long for a CPU); " if entry.get("gpu") else ""
-      return [Need(f"--workdir of a run logging {key}",
+      data = [] if workdir else [n for n in [data_need(entry["dataset"], ctx.data_dir)] if n]
+      return data + [Need(f"--workdir of a run logging {key}",
                    f"{entry['command']} --workdir={_train_workdir(entry)}",
                    f"train {gpu}then pass --workdir={_train_workdir(entry)}{where}")]
     return []
