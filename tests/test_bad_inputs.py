@@ -276,7 +276,9 @@ ROWS = [
         r"now \[8\]\)", s_other_model),
     Row("workdir_legacy_of_another_model", TOY + [SMALL, "--workdir={tmp}/w"], 2,
         r"--workdir .*w was written before recipes \(config.json\) and differs from this recipe "
-        r"\(model\.args\.hidden: workdir \[32, 32\], now \[8\]\)", s_other_model_legacy),
+        # (legacy workdirs were trained with Keras Adam; the gan_toy recipe is adam_tf1 now)
+        r"\(g_opt\.kind: workdir 'adam', now 'adam_tf1'; d_opt\.kind: workdir 'adam', now "
+        r"'adam_tf1'; model\.args\.hidden: workdir \[32, 32\], now \[8\]\)", s_other_model_legacy),
     Row("workdir_recipe_unreadable", TOY + [SMALL, "--workdir={tmp}/w"], 2,
         r"recipe.json is unreadable", s_corrupt_recipe),
     Row("workdir_config_unreadable", TOY + [SMALL, "--workdir={tmp}/w"], 2,
