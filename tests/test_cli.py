@@ -145,40 +145,43 @@ def test_workdir_recipe_holds_the_objective_settings_and_refuses_others(tmp_path
 
 # What TrainConfig.to_json() wrote for `python -m repro.papers.wgan --dataset=8gaussians
 # --steps=2 --net='{"hidden": [16, 16]}'` before recipes (gan_toy.py's wgan-gp settings).
+# A pre-recipe config.json of the Coulomb toy run (its recipe uses Keras Adam, as every pre-recipe run
+# did; the TF1-code recipes are adam_tf1 now and refuse such workdirs, naming the kind).
 LEGACY_CONFIG = dict(
     dataset="8gaussians", arch="mlp", model={"hidden": [16, 16]}, z_dim=2, z_dist="normal",
-    batch_size=256, steps=2, n_critic=5, n_critic_schedule="constant", optimizer="adam",
-    g_lr=1e-4, d_lr=1e-4, g_beta1=0.5, g_beta2=0.9, d_beta1=0.5, d_beta2=0.9, lr_decay="none",
+    batch_size=256, steps=2, n_critic=1, n_critic_schedule="constant", optimizer="adam",
+    g_lr=3e-4, d_lr=3e-4, g_beta1=0.0, g_beta2=0.9, d_beta1=0.0, d_beta2=0.9, lr_decay="linear",
     ema_decay=0.0, ema_start=0, seed=0, save_every=1000, eval_every=1000, log_every=100,
     keep_checkpoints=3, jit_compile=False, data_dir="", download=False, source="auto", text={})
+LEGACY_RUN = ["repro.papers.coulomb", "--dataset=8gaussians", "--steps=2", '--net={"hidden": [16, 16]}']
 
 
 def test_pre_recipe_workdir_resumes_with_its_settings_and_refuses_others(tmp_path):
   workdir = str(tmp_path / "w")
   # An old workdir: a 2-step run's checkpoints with config.json as the record (no recipe.json).
-  first = cli_runs.run_module(*TOY_RUN, f"--workdir={workdir}", timeout=600)
+  first = cli_runs.run_module(*LEGACY_RUN, f"--workdir={workdir}", timeout=600)
   assert first.returncode == 0, first.stderr[-3000:]
   os.remove(os.path.join(workdir, "recipe.json"))
   with open(os.path.join(workdir, "config.json"), "w") as f:
     f.write(json.dumps(LEGACY_CONFIG, indent=2, sort_keys=True))
   before = _file_hashes(workdir)
 
-  other = cli_runs.run_module(*TOY_RUN, f"--workdir={workdir}", "--seed=1", timeout=600)
+  other = cli_runs.run_module(*LEGACY_RUN, f"--workdir={workdir}", "--seed=1", timeout=600)
   error = _error_line(other)
   assert "config.json" in error and "seed: workdir 0, now 1" in error, error
   assert len(other.stderr.strip().splitlines()) == 1, other.stderr[-3000:]
   assert _file_hashes(workdir) == before   # and no recipe.json
 
-  same = cli_runs.run_module(*TOY_RUN[:2], "--steps=4", TOY_RUN[3], f"--workdir={workdir}",
+  same = cli_runs.run_module(*LEGACY_RUN[:2], "--steps=4", LEGACY_RUN[3], f"--workdir={workdir}",
                              timeout=600)
   assert same.returncode == 0, same.stderr[-3000:]
   assert re.search(r"resumed from \S+ckpt-2 at step 2", same.stdout), same.stdout
   assert "step 4/4" in same.stdout, same.stdout
-  from repro.papers import wgan  # pylint: disable=g-import-not-at-top
+  from repro.papers import coulomb  # pylint: disable=g-import-not-at-top
   from repro.recipe import Recipe  # pylint: disable=g-import-not-at-top
   with open(os.path.join(workdir, "recipe.json")) as f:
     gained = Recipe.from_json(f.read())
-  assert gained == wgan.recipe("8gaussians", steps=4, net={"hidden": [16, 16]})
+  assert gained == coulomb.recipe("8gaussians", steps=4, net={"hidden": [16, 16]})
 
 
 def _flag_names(helpfull):
