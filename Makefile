@@ -5,6 +5,7 @@
 #   make test        pytest + the fast Bazel targets (the data is installed when possible; tests do not need it)
 #   make pytest      pytest only
 #   make bazel-test  bazel test //:fast_tests offline with the .venv interpreter
+#   make golden-spread  the golden tests under oneDNN on/off x 1/2 threads; margins table (tests/goldens/train_step)
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := test
@@ -27,7 +28,7 @@ DATA_FALLBACK ?= tfds
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export DEBIAN_FRONTEND := noninteractive
 
-.PHONY: setup data demo test pytest bazel-test clean-bazel
+.PHONY: setup data demo test pytest bazel-test clean-bazel golden-spread
 
 setup: $(STAMP)
 
@@ -78,6 +79,10 @@ test: pytest bazel-test
 pytest: $(TEST_STAMP)
 	@$(MAKE) --no-print-directory data DATA_FALLBACK=none || echo "warning: Fashion-MNIST not installed; running tests without it." >&2
 	$(VENV_PY) -m pytest -q --durations=10 tests
+
+# Every golden bound >= 5x the largest value its check took under these configurations (exit 1 otherwise).
+golden-spread: $(TEST_STAMP)
+	$(VENV_PY) -m tests.golden_spread --write
 
 bazel-test: $(TEST_STAMP)
 	@if ! command -v $(BAZEL) >/dev/null 2>&1 || [ ! -d /usr/share/bazel/rules/java ]; then \

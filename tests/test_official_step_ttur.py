@@ -77,10 +77,12 @@ def _check_pre_bn_biases(values, init, updates):
     if not updates[opt]:
       np.testing.assert_array_equal(values[bias], init[bias])
       continue
-    assert np.max(np.abs(values[bias] - init[bias])) <= updates[opt] * LR[opt] * (1 + 1e-4), bias
+    moved = np.max(np.abs(values[bias] - init[bias])) / (updates[opt] * LR[opt])
+    step_goldens.check(f"{bias} steps beyond lr", max(moved - 1.0, 0.0), 1e-4)
     for kind, ratio in (("momentum", 1e-3), ("velocity", 1e-6)):
       own, kernel = _slot(bias, kind)
-      assert np.max(np.abs(values[own])) <= ratio * np.max(np.abs(values[kernel])), own
+      step_goldens.check(f"{own} / kernel's", np.max(np.abs(values[own])) /
+                         np.max(np.abs(values[kernel])), ratio)
 
 
 def _without_bias_share(values, passes):
@@ -185,17 +187,18 @@ def test_without_the_loss_evaluations(golden):
 
 
 def test_keras_adam_puts_every_velocity_off(golden):
-  """Why the recipe's optimizer kind is adam_tf1: tf.train.AdamOptimizer forms 1 - beta2 in float32
-  (1 - float32(0.999) = 9.9998713e-4), Keras' Adam from the Python float (1e-3), so with plain
-  "adam" every velocity is 1.29e-5 relative off (1e-5 to 1.6e-5 per tensor with rounding); nothing
-  else changes."""
-  replay = _replay(golden, **{"g_opt.kind": "adam", "d_opt.kind": "adam"})
-  _generator_step(replay, golden)
-  state, expected = replay.state(), _after_step(golden)
-  velocities = [n for n in expected if n.endswith("_velocity") and n not in _noise_names()]
-  for name in velocities:
-    rel = step_goldens.relative_difference(state[name], expected[name])
-    assert 1e-5 < rel < 1.6e-5, (name, rel)
-  _compare(state, expected, step_goldens.group(golden, "init", suite_name), {"d_opt": 1, "g_opt": 1},
-           passes={"d_opt": 4, "g_opt": 2},
-           loose={n: (1.6e-5, "1 - beta2 formed from the Python float") for n in velocities})
+  """Why the recipe's optimizer kind is adam_tf1: tf.train.AdamOptimizer forms 1 - beta2 in float32,
+  Keras' Adam from the Python float, so with plain "adam" every velocity is 1.29e-5 relative larger
+  (step_goldens.KERAS_ADAM_VELOCITY_OFFSET) and nothing else moves. Both kinds run in this process,
+  one optimizer at a time (the other's gradients stay equal), so the offset stands apart from
+  round-off, which a bound against the golden could not promise."""
+  def state(**kinds):
+    replay = _replay(golden, **kinds)
+    _generator_step(replay, golden)
+    return _without_bias_share(replay.state(), {"d_opt": 4, "g_opt": 2})
+  reference = state()
+  compared = [n for n in _after_step(golden) if n not in _noise_names()]
+  for opt in ("d_opt", "g_opt"):
+    velocities = [n for n in compared if n.startswith(opt) and n.endswith("_velocity")]
+    step_goldens.check_keras_adam_offset(state(**{f"{opt}.kind": "adam"}), reference, velocities,
+                                         [n for n in compared if n not in velocities])

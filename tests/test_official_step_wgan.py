@@ -51,8 +51,10 @@ NEGATED = {"critic/final_conv/kernel"}     # see the module docstring (critic si
 # (TF) and main.py's (PyTorch) float32 gradients differ by 1.2e-10 at it, both within 3e-7 of the
 # tensor's largest gradient from a float64 recomputation. RMSprop's first step, lr·g / (√(0.01 g²)
 # + 1e-8) = 10·lr·g / (|g| + 1e-7), amplifies that into 1.6e-7 on the weight (1.5e-5 relative to
-# the clamped kernel's 0.0105); every other element and tensor agrees within 1.3e-6.
-LOOSE = {"critic/pyramid_16_conv/kernel": (5e-5, "float32 gradient noise at a 9.5e-8 gradient, "
+# the clamped kernel's 0.0105; 1.55e-5 on AMD EPYC in every configuration, while main.py re-run in
+# 8 configurations stays within 9.0e-7 of its golden); every other element and tensor agrees within
+# 1.3e-6. The bound is step_goldens.MARGIN x 1.55e-5, rounded up.
+LOOSE = {"critic/pyramid_16_conv/kernel": (1e-4, "float32 gradient noise at a 9.5e-8 gradient, "
                                                  "amplified by RMSprop's first step")}
 
 
