@@ -49,12 +49,14 @@ def _inputs(golden, s):
 
 
 def _official_trajectory(golden, bias, k):
-  official = {v: k for k, v in ((n, suite_name(n)) for n in
-                                {key.split("/", 2)[2] for key in golden if key.startswith("bias_traj/0/")})}
-  return [golden[f"bias_traj/{t}/{official[bias]}"] for t in range(k + 1)]
+  """The official values of the suite's pre-BN `bias` after iterations 0..k."""
+  by_suite_name = {suite_name(key.split("/", 2)[2]): key.split("/", 2)[2]
+                   for key in golden if key.startswith("bias_traj/0/")}
+  return [golden[f"bias_traj/{t}/{by_suite_name[bias]}"] for t in range(k + 1)]
 
 
 def _without_bias_history(values, trajectories, k):
+  """values with each BN_OF_BIAS moving mean less its bias's share (`step_goldens.bias_share`)."""
   out = dict(values)
   for mean, bias in BN_OF_BIAS.items():
     out[mean] = values[mean] - step_goldens.bias_share(trajectories[bias][:k + 1],

@@ -70,3 +70,24 @@ def test_state_after_step(run, golden, step):
   rel, _ = step_goldens.compare(state, golden_group(f"step{step}", golden),
                        rtol=step_goldens.bound_at(BOUNDS, step))
   print(f"{CASE} step {step}: max relative difference {rel:.3g}")
+
+
+def test_the_bound_separates_a_known_difference(golden):
+  """The image scripts' interpolation end (real + alpha (fake - real), the suite's default before
+  the one-step golden found gan_toy.py's alpha real + (1 - alpha) fake) is far outside BOUNDS after
+  one step: the bound does not hide a real difference."""
+  import keras
+  from repro.papers import wgan
+  from repro.train.replay import Replay
+  from tests.test_official_step_wgan_gp import HIDDEN
+  keras.utils.set_random_seed(0)
+  recipe = wgan.recipe("8gaussians", variant="gp")
+  recipe = recipe.replace(batch_size=BATCH, **{
+      "model.args": {"hidden": HIDDEN, "init": "he"},
+      "objective.params": dict(recipe.objective.params, alpha_weights="fake")})
+  replay = Replay(recipe, (2,))
+  replay.set_weights(golden_group("init", golden))
+  replay.generator_step(**step_inputs(golden, 1))
+  state, expected = replay.state(), golden_group("step1", golden)
+  worst = max(step_goldens.relative_difference(state[n], v) for n, v in expected.items())
+  assert worst > 100 * step_goldens.bound_at(BOUNDS, 1), worst
