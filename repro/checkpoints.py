@@ -455,11 +455,14 @@ def ship(workdir, name, command, wall_seconds=None, cpu_seconds=None, notes="",
   under its dataset's protocol and writes its manifest entry with the run's whole recipe. Returns
   the entry."""
   check_name(name)
+  from repro import resources  # pylint: disable=g-import-not-at-top
+  manifest_path = manifest_path or resources.writable_data_path("checkpoints", "manifest.json",
+                                                                flag="--manifest")
   generator = load_from_workdir(workdir, step=step)
   paper = generator.recipe.paper
   _check_float16_range(generator.model)
   _float16_round_trip(generator.model)
-  folder = os.path.dirname(os.path.abspath(manifest_path or manifest_lib.DEFAULT_MANIFEST))
+  folder = os.path.dirname(os.path.abspath(manifest_path))
   rel = f"generators/{name}.npz"
   path = os.path.join(folder, rel)
   os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -601,6 +604,8 @@ def main(argv=None):
   p.add_argument("--notes", default="")
   p.add_argument("--data_dir", default=None)
   p.add_argument("--step", type=int, default=None, help="a kept checkpoint other than the latest")
+  p.add_argument("--manifest", default=None, help="manifest to update (default: the source "
+                 "checkout's checkpoints/manifest.json; its folder receives generators/NAME.npz)")
   try:
     args = parser.parse_args(argv)
   except SystemExit as e:
@@ -639,7 +644,8 @@ def main(argv=None):
         with open(args.timing, encoding="utf-8") as f:
           timing = json.load(f)
       entry = ship(args.workdir, args.name, args.train_command, timing.get("wall_seconds"),
-                   timing.get("cpu_seconds"), args.notes, data_dir=args.data_dir, step=args.step)
+                   timing.get("cpu_seconds"), args.notes, manifest_path=args.manifest,
+                   data_dir=args.data_dir, step=args.step)
       print(json.dumps({k: entry[k] for k in ("name", "file", "sha256", "steps", "metrics")},
                        indent=1))
     return 0

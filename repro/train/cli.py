@@ -89,7 +89,7 @@ def define_fid_flags():
                        "paper's, 10000 for Fashion-MNIST).")
   flags.DEFINE_string("fid_stats", None, "Reference statistics .npz (mu, sigma), e.g. TTUR's "
                       "fid_stats_cifar10_train.npz. Default: computed from the training split and "
-                      "cached ($REPRO_CACHE_DIR, ~/.cache/repro/fid_stats).")
+                      "cached in ~/.cache/repro/fid_stats ($REPRO_CACHE_DIR/fid_stats).")
   flags.DEFINE_string("fid_extractor", None, "Feature extractor (default: fashion_mnist_cnn for "
                       "fashion_mnist, inception_2015 otherwise).")
   flags.DEFINE_string("inception_graph", None, "classify_image_graph_def.pb or "
