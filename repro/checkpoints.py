@@ -634,7 +634,8 @@ def main(argv=None):
           line += f"  (recorded {recorded[name]:.6g}: {'reproduced' if ok else 'DIFFERENT'})"
         print(line)
       print(f"protocol: {protocol_line(protocol)}")
-      return 1 if bad else 0
+      from repro.verify import NOT_REPRODUCED_EXIT  # pylint: disable=g-import-not-at-top
+      return NOT_REPRODUCED_EXIT if bad else 0
     elif args.command == "export":
       for path in export(args.spec, args.keras, args.saved_model):
         print(f"wrote {path}")

@@ -30,35 +30,35 @@ def train(argv=None):
     print(f"error: unknown paper {paper!r}; {TRAIN_USAGE[len('usage: '):]}", file=sys.stderr)
     return 2
   sys.argv = [f"repro-train {paper}"] + args[1:]
-  return _run(importlib.import_module(f"repro.papers.{paper}").main)
+  return _run(f"repro.papers.{paper}", "main")
 
 
 def verify():
-  from repro.verify import __main__ as verify_main  # pylint: disable=g-import-not-at-top
-  return _run(verify_main.run)
+  return _run("repro.verify.__main__", "run")
 
 
 def checkpoints():
-  from repro import checkpoints as checkpoints_lib  # pylint: disable=g-import-not-at-top
-  return checkpoints_lib.main()
+  return _run("repro.checkpoints", "main")
 
 
 def fid():
-  from repro.metrics import fid_cli  # pylint: disable=g-import-not-at-top
-  return _run(fid_cli.run)
+  return _run("repro.metrics.fid_cli", "run")
 
 
 def benchmark():
-  from repro import benchmark as benchmark_lib  # pylint: disable=g-import-not-at-top
-  return _run(benchmark_lib.main)
+  return _run("repro.benchmark", "main")
 
 
 def train_classifier():
-  from repro.metrics import train_classifier as train_classifier_lib  # pylint: disable=g-import-not-at-top
-  return _run(train_classifier_lib.run)
+  return _run("repro.metrics.train_classifier", "run")
 
 
-def _run(main):
-  """Runs a command's main; absl's app.run exits through SystemExit with the command's code."""
-  result = main()
+def _run(module_name, function):
+  """Runs a command module's main as `python -m` would (its docstring is what --help shows);
+  absl's app.run exits through SystemExit with the command's code."""
+  module = importlib.import_module(module_name)
+  main_module = sys.modules.get("__main__")
+  if main_module is not None and module.__doc__:
+    main_module.__doc__ = module.__doc__
+  result = getattr(module, function)()
   return result if isinstance(result, int) else 0

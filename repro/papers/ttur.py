@@ -381,7 +381,7 @@ def define_flags(flags):
 def main():
   from absl import app, flags  # pylint: disable=g-import-not-at-top
   from repro.train import cli  # pylint: disable=g-import-not-at-top
-  cli.define_paper_flags(sys.modules[__name__])
+  cli.define_paper_flags(sys.modules[__name__], default_dataset="fashion_mnist")
   FLAGS = flags.FLAGS  # pylint: disable=invalid-name
   train = cli.train_main(PAPER, recipe, OPTIONS, TRAIN_DATASETS, default_dataset="fashion_mnist",
                          extra=(recipe_lib.FID,))

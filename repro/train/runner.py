@@ -352,6 +352,11 @@ class Trainer:
   def _on_signal(self, signum, _):
     self._stop_signal = signum
 
+  @property
+  def stopped_by(self):
+    """The signal (SIGINT, SIGTERM) that stopped the last `train()` after saving, else None."""
+    return self._stop_signal
+
   def _set_learning_rates(self, step):
     for spec, opt in ((self.recipe.g_opt, self.g_opt), (self.recipe.d_opt, self.d_opt)):
       if spec.schedule == "linear":   # gan_cifar_resnet.py: lr * max(0, 1 - step / ITERS)
@@ -532,7 +537,7 @@ class Trainer:
       if done % r.save_every == 0 or done == r.steps or self._stop_signal:
         self.store.save(done)
       if self._stop_signal:
-        self._log(f"stopped by signal {self._stop_signal} at step {done}; checkpoint saved in "
-                  f"{self.store.directory}: run the same command to resume")
+        self._log(f"stopped at step {done} of {r.steps} (checkpoint saved): run the same command "
+                  "to resume")
         break
     return logged

@@ -11,6 +11,7 @@ from absl import app, flags, logging  # pylint: disable=g-import-not-at-top
 from repro import resources  # pylint: disable=g-import-not-at-top
 from repro.errors import UsageError, exit_on_error, parse_flags_or_exit  # pylint: disable=g-import-not-at-top
 
+__doc__ = sys.modules["repro.verify"].__doc__   # what --help shows  # pylint: disable=redefined-builtin
 FLAGS = flags.FLAGS
 flags.DEFINE_string("paper", None, "Registry file papers/<paper>.toml (ttur, fogan, wgan, klwgan, "
                     "coulomb, sinkhorn, metrics).")
