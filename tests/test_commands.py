@@ -99,3 +99,24 @@ def test_readme_exit_code_table_matches_the_code():
   used = ({0} | {code for _, code in errors.EXIT_CODES} | {verify.NOT_REPRODUCED_EXIT}
           | {128 + signal.SIGINT, 128 + signal.SIGTERM})
   assert documented == used == {0, 1, 2, 3, 4, 5, 130, 143}
+
+
+# ---- what a run says it will do ------------------------------------------------------------------
+
+def test_start_line_names_the_devices_and_a_long_run_says_so(tmp_path, monkeypatch, capsys):
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from repro.recipe import make  # pylint: disable=g-import-not-at-top
+  from repro.train import distribute, runner  # pylint: disable=g-import-not-at-top
+  gpus = len(tf.config.list_logical_devices("GPU"))
+  assert distribute.describe(tf.distribute.get_strategy()) == ("1×GPU" if gpus else "CPU")
+  recipe = make("test", "8gaussians", "mlp", model=dict(hidden=(16,)), z_dim=2, batch_size=16,
+                objective=("wgan", dict(gp_weight=0.1)),
+                steps=6, n_critic=1, save_every=6, eval_every=1000, log_every=2)
+  runner.Trainer(recipe, str(tmp_path / "short")).train()
+  assert "a long run" not in capsys.readouterr().out
+  monkeypatch.setattr(runner, "LONG_RUN_SECONDS", 0.0)   # any remaining time is "long" now
+  runner.Trainer(recipe, str(tmp_path / "long")).train()
+  lines = capsys.readouterr().out.splitlines()
+  long_lines = [l for l in lines if l.startswith("a long run: 2 steps left at the measured ")]
+  assert len(long_lines) == 1 and "(--steps shortens it)" in long_lines[0], lines
+  assert lines.index(long_lines[0]) == 2   # after the second progress line (step 4/6)

@@ -173,8 +173,10 @@ def train_main(paper, recipe_fn, options, datasets, default_dataset, extra=()):
     workdir = FLAGS.workdir or f"runs/{paper}_{dataset}"
     g, d = recipe.g_opt, recipe.d_opt
     print(f"{paper} on {dataset}: {recipe.model.arch}, {recipe.objective.name}, {recipe.steps} "
-          f"steps, batch {recipe.batch_size}, n_critic {recipe.n_critic}, lr G {g.lr} / D {d.lr}; "
-          f"workdir {workdir} (recipe in {workdir}/recipe.json)", flush=True)
+          f"steps{'' if FLAGS['steps'].present else ' (the paper recipe)'}, batch "
+          f"{recipe.batch_size}, n_critic {recipe.n_critic}, lr G {g.lr} / D {d.lr}; on "
+          f"{distribute.describe(strategy)}; workdir {workdir} (recipe in {workdir}/recipe.json)",
+          flush=True)
     trainer = Trainer(recipe, workdir, strategy=strategy, deterministic=FLAGS.deterministic,
                       nan_policy=FLAGS.nan_policy)
     logged = trainer.train()

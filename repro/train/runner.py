@@ -42,6 +42,9 @@ def _check_workdir(workdir):
     raise UsageError(f"cannot write to --workdir {workdir}: {e.strerror}; choose a writable folder")
 
 
+LONG_RUN_SECONDS = 3 * 3600   # said plainly once the speed is measured
+
+
 def _cluster_reason(e):
   """The gist of a collective-op failure: TF's message carries the op's whole definition trace."""
   lines = [l.strip() for l in (getattr(e, "message", "") or str(e)).splitlines() if l.strip()]
@@ -509,7 +512,7 @@ class Trainer:
   def _loop(self, start):
     r = self.recipe
     window_start, window_steps, logged = time.time(), 0, {}
-    consecutive_skips = 0
+    consecutive_skips, windows = 0, 0
     for step in range(start, r.steps):
       self._set_learning_rates(step)
       terms, health = self._traced_step(self._n_critic_arg(step))
@@ -531,6 +534,10 @@ class Trainer:
                          or "estimate" in k)
         self._log(f"step {done}/{r.steps} ({100 * done / r.steps:.0f}%) | {shown} | "
                   f"{rate:.1f} steps/s | ETA {time.strftime('%H:%M:%S', time.gmtime(eta))}")
+        windows += 1
+        if windows == 2 and eta > LONG_RUN_SECONDS:   # the first window includes the tracing
+          self._log(f"a long run: {r.steps - done} steps left at the measured {rate:.2g} steps/s "
+                    f"take about {eta / 3600:.0f} h on this machine (--steps shortens it)")
         window_start, window_steps, logged = time.time(), 0, values
       if done % r.eval.every == 0 or done == r.steps:
         logged.update(self._evaluate(done))
