@@ -2,8 +2,9 @@
 
   python -m repro.checkpoints list
   python -m repro.checkpoints show NAME
-  python -m repro.checkpoints evaluate NAME|PATH            # recompute the recorded metrics
-  python -m repro.checkpoints export NAME|PATH --keras=G.keras [--saved_model=DIR]
+  python -m repro.checkpoints evaluate NAME|PATH|WORKDIR    # recompute the recorded metrics
+  python -m repro.checkpoints export NAME|PATH|WORKDIR --keras=G.keras [--saved_model=DIR]
+  python -m repro.checkpoints sample NAME|PATH|WORKDIR --n=50000 --out=DIR|FILE.npz
   python -m repro.checkpoints ship --workdir=W --name=NAME --command="..."   # maintainers
 
 From Python::
@@ -18,6 +19,12 @@ Shipped generators live in ``checkpoints/generators/<name>.npz``: the generator'
 ``checkpoints/manifest.json`` (the same file that pins the Fashion-MNIST classifier), next to the
 sha256 of the file, the command and steps that trained it, the wall time, and the metrics with their
 protocol. Every metric is computed on the float16 weights as shipped, so reloading reproduces it.
+
+A WORKDIR is a training run's folder (its recipe.json and checkpoints): the latest checkpoint's
+generator (the EMA copy when the run kept one), or its best one with ``--which=best``.
+``sample`` writes uint8 samples that torch-fidelity, clean-fid or TTUR's fid.py read as they are: a
+folder of PNG files (000000.png, ...), or an ``.npz`` whose ``arr_0`` is [N, H, W, C] uint8
+(``round((x + 1) * 127.5)``); 2-D points go to an ``.npz`` of float32 [N, 2].
 
 A PATH is a standalone ``.keras`` file written by ``export`` (loaded with Keras ``safe_mode=True``);
 its sha256 must be recorded, either in the sidecar ``<file>.json`` that ``export`` writes or in the
@@ -71,7 +78,8 @@ def check_name(name):
   """Returns `name` if it is a valid checkpoint name, else raises UsageError (exit 2)."""
   if not isinstance(name, str) or not NAME_PATTERN.match(name):
     raise UsageError(f"{name!r} is not a checkpoint name (letters, digits, _ and -) nor an "
-                     f"existing .keras file; `python -m repro.checkpoints list` shows the names")
+                     f"existing .keras file or training workdir; `python -m repro.checkpoints list` "
+                     f"shows the names")
   return name
 
 
@@ -264,6 +272,20 @@ def load_generator(spec, manifest_path=None):
   if kind == "path":
     return _load_keras(value, manifest_path)
   return _load_named(value, manifest_path)
+
+
+def is_workdir(spec):
+  """True for a training workdir (a folder with recipe.json or config.json)."""
+  return isinstance(spec, str) and os.path.isdir(spec) and any(
+      os.path.isfile(os.path.join(spec, f)) for f in ("recipe.json", "config.json"))
+
+
+def load(spec, which="latest", manifest_path=None):
+  """A LoadedGenerator from a manifest NAME, a .keras PATH or a training WORKDIR (`which`:
+  "latest" or "best" checkpoint)."""
+  if is_workdir(spec):
+    return load_from_workdir(spec, which)
+  return load_generator(spec, manifest_path)
 
 
 def load_from_workdir(workdir, which="latest", step=None):
@@ -494,12 +516,12 @@ def ship(workdir, name, command, wall_seconds=None, cpu_seconds=None, notes="",
   return entry
 
 
-def export(spec, keras_path=None, saved_model_dir=None):
+def export(spec, keras_path=None, saved_model_dir=None, which="latest"):
   """Writes a generator as a standalone .keras file (+ sidecar .json with its sha256 and config)
   and/or a TensorFlow SavedModel (signature `serve`: z [n, z_dim] float32 -> samples)."""
   if not keras_path and not saved_model_dir:
     raise UsageError("export needs --keras=FILE.keras and/or --saved_model=DIR")
-  generator = load_generator(spec)
+  generator = load(spec, which)
   written = []
   if keras_path:
     if not keras_path.endswith(".keras"):
@@ -510,10 +532,12 @@ def export(spec, keras_path=None, saved_model_dir=None):
     except OSError as e:
       raise UsageError(f"cannot write --keras {keras_path}: {e.strerror or e}; choose a writable "
                        "path") from None
-    meta = {"name": generator.name, "paper": generator.paper, "dataset": generator.dataset,
-            "sha256": manifest_lib.sha256_file(keras_path),
-            "recipe": generator.recipe.to_dict(),
-            "exported_from": {"name": generator.name, "sha256": generator.sha256},
+    source = ({"workdir": os.path.abspath(generator.entry["workdir"]),
+               "checkpoint": generator.entry["checkpoint"]} if "workdir" in generator.entry else
+              {"name": generator.name, "sha256": generator.sha256})
+    meta = {"name": generator.name, "paper": generator.paper or generator.recipe.paper,
+            "dataset": generator.dataset, "sha256": manifest_lib.sha256_file(keras_path),
+            "recipe": generator.recipe.to_dict(), "exported_from": source,
             "steps": generator.entry.get("steps"), "metrics": generator.entry.get("metrics"),
             "protocol": generator.entry.get("protocol"),
             "load": "repro.checkpoints.load_generator(PATH) or keras.saving.load_model(PATH, "
@@ -541,6 +565,49 @@ def export(spec, keras_path=None, saved_model_dir=None):
                                                              "serve": module.serve})
     written.append(saved_model_dir)
   return written
+
+
+def write_samples(generator, n, out, seed=0, batch=500):
+  """`n` samples of `generator` to `out`: a folder of PNG files (images), or an .npz holding
+  arr_0 (images: uint8 [n, H, W, C]; points: float32 [n, d]). Returns what was written (a line)."""
+  from repro.data import dataset_info  # pylint: disable=g-import-not-at-top
+  if n < 1:
+    raise UsageError(f"--n must be >= 1, got {n}")
+  images = dataset_info(generator.dataset).kind == "image"
+  as_npz = out.lower().endswith(".npz")
+  if not images and not as_npz:
+    raise UsageError(f"{generator.name} generates {generator.dataset} points: --out must be a "
+                     ".npz file")
+  if as_npz:
+    parent = os.path.dirname(os.path.abspath(out))
+  else:
+    if os.path.isfile(out):
+      raise UsageError(f"--out {out} is a file: give a folder for PNG files or a .npz path")
+    parent = out
+  try:
+    os.makedirs(parent, exist_ok=True)
+  except OSError as e:
+    raise UsageError(f"cannot create {parent}: {e.strerror or e}") from None
+  z = generator.noise(n, seed)
+  chunks = []
+  if not as_npz:
+    from repro.train import images as images_lib  # pylint: disable=g-import-not-at-top
+  for start in range(0, n, batch):
+    x = generator.sample(z=z[start:start + batch], batch=batch)
+    if images:
+      x = np.clip(np.floor((np.clip(x, -1.0, 1.0) + 1.0) * 127.5 + 0.5), 0, 255).astype(np.uint8)
+    if as_npz:
+      chunks.append(x.astype(np.uint8 if images else np.float32))
+    else:
+      for i, picture in enumerate(x):
+        images_lib.write_png(os.path.join(out, f"{start + i:06d}.png"), picture)
+  if as_npz:
+    from repro import fileio  # pylint: disable=g-import-not-at-top
+    with fileio.atomic_output(out, binary=True, suffix=".tmp.npz") as f:
+      np.savez(f, np.concatenate(chunks))
+    kind = "uint8 images" if images else "float32 points"
+    return f"wrote {n} {kind} ({generator.name}, noise seed {seed}) to {out} (arr_0)"
+  return f"wrote {n} PNG files ({generator.name}, noise seed {seed}) to {out}/"
 
 
 # ---- command line ------------------------------------------------------------------------------
@@ -589,13 +656,25 @@ def main(argv=None):
   p.add_argument("--kind", choices=["image", "points"], default=None)
   p = sub.add_parser("show", help="one manifest entry as JSON")
   p.add_argument("name")
-  p = sub.add_parser("evaluate", help="reload and recompute the recorded metrics")
-  p.add_argument("spec", metavar="NAME|PATH")
+  which = dict(choices=["latest", "best"], default="latest",
+               help="a WORKDIR's latest checkpoint or its best (best-metric) one")
+  p = sub.add_parser("evaluate", help="reload and recompute the recorded metrics (a WORKDIR: "
+                     "its metrics under the shipped generators' protocol)")
+  p.add_argument("spec", metavar="NAME|PATH|WORKDIR")
+  p.add_argument("--which", **which)
   p.add_argument("--data_dir", default=None)
   p = sub.add_parser("export", help="standalone .keras file and/or SavedModel")
-  p.add_argument("spec", metavar="NAME|PATH")
+  p.add_argument("spec", metavar="NAME|PATH|WORKDIR")
+  p.add_argument("--which", **which)
   p.add_argument("--keras", default=None, help="output .keras file")
   p.add_argument("--saved_model", default=None, help="output SavedModel folder")
+  p = sub.add_parser("sample", help="samples as a PNG folder or a uint8 .npz (arr_0) for "
+                     "torch-fidelity, clean-fid or TTUR's fid.py")
+  p.add_argument("spec", metavar="NAME|PATH|WORKDIR")
+  p.add_argument("--which", **which)
+  p.add_argument("--n", type=int, default=50000, help="number of samples (default 50000)")
+  p.add_argument("--out", required=True, help="a folder (PNG files) or a FILE.npz")
+  p.add_argument("--seed", type=int, default=0, help="noise seed (numpy default_rng)")
   p = sub.add_parser("ship", help="store a training workdir's generator (float16) + manifest entry")
   p.add_argument("--workdir", required=True)
   p.add_argument("--name", required=True)
@@ -621,7 +700,7 @@ def main(argv=None):
       kind, entry = resolve(check_name(args.name))
       print(json.dumps(entry, indent=1))
     elif args.command == "evaluate":
-      generator = load_generator(args.spec)
+      generator = load(args.spec, args.which)
       metrics, protocol = evaluate(generator, generator.entry.get("protocol"),
                                    data_dir=args.data_dir)
       recorded = generator.entry.get("metrics") or {}
@@ -637,8 +716,10 @@ def main(argv=None):
       from repro.verify import NOT_REPRODUCED_EXIT  # pylint: disable=g-import-not-at-top
       return NOT_REPRODUCED_EXIT if bad else 0
     elif args.command == "export":
-      for path in export(args.spec, args.keras, args.saved_model):
+      for path in export(args.spec, args.keras, args.saved_model, args.which):
         print(f"wrote {path}")
+    elif args.command == "sample":
+      print(write_samples(load(args.spec, args.which), args.n, args.out, args.seed))
     elif args.command == "ship":
       timing = {}
       if args.timing:
