@@ -146,7 +146,12 @@ def summarize(runs):
 
 
 def markdown(table, steps, n_samples, hardware):
-  head = ["method", "seeds"] + [label for _, label, _, _ in METRICS] + ["train wall / run"]
+  from repro.metrics import labels  # pylint: disable=g-import-not-at-top
+  ref = labels.reference("test", n_samples)
+  named = {"fid": labels.fid("fashion_mnist_cnn", n_samples, ref) + " ↓",
+           "kid": labels.kid("fashion_mnist_cnn", n_samples, ref, scale=1) + " ↓"}
+  head = (["method", "seeds"] + [named.get(key, label) for key, label, _, _ in METRICS]
+          + ["train wall / run"])
   lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
   for method, row in table.items():
     cells = [method, str(row["fid"][2])]

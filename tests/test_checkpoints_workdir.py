@@ -40,7 +40,7 @@ def test_sample_of_a_workdir_is_its_latest_generator(workdir, tmp_path):
 def test_evaluate_and_export_take_a_workdir(workdir, tmp_path, capsys):
   assert checkpoints.main(["evaluate", workdir]) == 0
   out = capsys.readouterr().out
-  assert "modes_covered: " in out and "protocol: kind=mode_coverage" in out
+  assert "modes_covered[2500 samples]: " in out and "protocol: kind=mode_coverage" in out
   keras_path = str(tmp_path / "g.keras")
   assert checkpoints.main(["export", workdir, f"--keras={keras_path}"]) == 0
   with open(keras_path + ".json", encoding="utf-8") as f:

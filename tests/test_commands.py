@@ -120,3 +120,23 @@ def test_start_line_names_the_devices_and_a_long_run_says_so(tmp_path, monkeypat
   long_lines = [l for l in lines if l.startswith("a long run: 2 steps left at the measured ")]
   assert len(long_lines) == 1 and "(--steps shortens it)" in long_lines[0], lines
   assert lines.index(long_lines[0]) == 2   # after the second progress line (step 4/6)
+
+
+# ---- every printed metric names its protocol -----------------------------------------------------
+
+def test_metric_labels_name_extractor_reference_and_sample_count(capsys):
+  from repro import checkpoints  # pylint: disable=g-import-not-at-top
+  from repro.metrics import labels  # pylint: disable=g-import-not-at-top
+  entry = checkpoints.generator_entries()["wgan_gp_fashion_mnist"]
+  assert labels.from_protocol("fid", entry["protocol"]) == (
+      "FID[fashion_mnist_cnn, train 60k, 10k samples]")
+  assert labels.from_protocol("inception_score", entry["protocol"]) == (
+      "IS[fashion_mnist_cnn, 10k samples, 10 splits]")
+  assert labels.kid("inception_2015", 50000, labels.reference("train", 50000), scale=1000) == (
+      "KID×10³[inception_2015, train 50k, 50k samples]")
+  assert labels.fid("inception_2015", 2500, labels.reference(stats="/x/fid_stats_cifar10.npz")) == (
+      "FID[inception_2015, fid_stats_cifar10.npz, 2500 samples]")
+  checkpoints._print_list()  # pylint: disable=protected-access
+  row = [l for l in capsys.readouterr().out.splitlines() if l.startswith("wgan_gp_fashion_mnist ")]
+  assert "FID[fashion_mnist_cnn, train 60k, 10k samples] 67.22" in row[0], row
+  assert " fid " not in row[0]
