@@ -90,3 +90,14 @@ def test_a_short_fashion_mnist_run_ends_with_the_labelled_fid_line(tmp_path):
   rerun = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
   assert rerun.returncode == 0 and FINAL.search(rerun.stdout), rerun.stdout[-2000:]
   assert "(recorded in" in rerun.stdout
+
+
+def test_readme_quick_start_shows_the_labelled_fid_line():
+  with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+    text = f.read()
+  quick = text[text.index("## Quick start"):text.index("\n## ", text.index("## Quick start") + 5)]
+  match = FINAL.search(quick)
+  assert match and match.group(2) == "10000" and match.group(3) == "500", quick
+  with open(os.path.join(ROOT, "Makefile"), encoding="utf-8") as f:
+    makefile = f.read()
+  assert "DEMO_STEPS ?= 500" in makefile and "--dataset=fashion_mnist --variant=gp" in makefile
