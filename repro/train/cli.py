@@ -202,9 +202,13 @@ def metric_protocol(recipe):
       reference = f"the statistics {os.path.basename(p['stats'])}"
     else:
       from repro.data import dataset_info  # pylint: disable=g-import-not-at-top
-      total = dataset_info(recipe.dataset).size("train")
+      try:
+        total = dataset_info(recipe.dataset).size("train")
+      except UsageError:   # no recorded size
+        total = None
       n_real = p.get("n_real") or total
-      reference = (f"the {n_real} training images" if n_real >= total else
+      reference = ("the training images" if n_real is None else
+                   f"the {n_real} training images" if total is None or n_real >= total else
                    f"{n_real} of the {total} training images")
     return f"{p.get('extractor')} features, {ev.n_samples} samples vs {reference}"
   if ev.metric == "inception_score":
