@@ -8,7 +8,7 @@ interpreter's site-packages (TensorFlow and the other dependencies), and the whe
 first on its path; the checkout is not on it.
 
 Slow (a BUILD SLOW_TESTS file): ~2.5 min on the 2 shared cores, mostly TensorFlow starting in each
-of 7 command processes.
+of 8 command processes.
 """
 
 import ast
@@ -175,6 +175,12 @@ def test_installed_package_runs_the_readme_commands_from_elsewhere(installed):
   evaluate = _run(installed, "repro-checkpoints", "evaluate", "wgan_gp_8gaussians")
   assert evaluate.returncode == 0, evaluate.stdout + evaluate.stderr[-1500:]
   assert evaluate.stdout.count("reproduced") == 2, evaluate.stdout
+
+  sample = _run(installed, "repro-checkpoints", "sample", "wgan_gp_8gaussians", "--n=100",
+                "--out=samples/points.npz")
+  assert sample.returncode == 0, sample.stderr[-1500:]
+  with np.load(work / "samples" / "points.npz", allow_pickle=False) as points:
+    assert points["arr_0"].shape == (100, 2)
 
   verify = _run(installed, "repro-verify", "--all", "--format=json")
   assert verify.returncode == 0, verify.stdout[-1500:] + verify.stderr[-1500:]
