@@ -140,3 +140,10 @@ def test_metric_labels_name_extractor_reference_and_sample_count(capsys):
   row = [l for l in capsys.readouterr().out.splitlines() if l.startswith("wgan_gp_fashion_mnist ")]
   assert "FID[fashion_mnist_cnn, train 60k, 10k samples] 67.22" in row[0], row
   assert " fid " not in row[0]
+
+
+def test_verify_takes_the_paper_of_a_workdir(tmp_path):
+  from repro.verify import __main__ as verify_main  # pylint: disable=g-import-not-at-top
+  (tmp_path / "recipe.json").write_text('{"paper": "wgan", "dataset": "fashion_mnist"}')
+  assert verify_main._paper_of_workdir(str(tmp_path)) == "wgan"  # pylint: disable=protected-access
+  assert verify_main._paper_of_workdir(str(tmp_path / "nothing")) is None  # pylint: disable=protected-access

@@ -19,7 +19,8 @@ flags.DEFINE_string("entry", None, "Only this entry id.")
 flags.DEFINE_string("checkpoint", None, "Generator to evaluate: a name from "
                     "checkpoints/manifest.json or a .keras file.")
 flags.DEFINE_string("workdir", None, "A training workdir (its latest checkpoint; KL-WGAN: a "
-                    "--table=synthetic workdir with one result.json per run).")
+                    "--table=synthetic workdir with one result.json per run). Without --paper: "
+                    "the paper of its recipe.json.")
 flags.DEFINE_enum("format", "text", ["text", "markdown", "json"], "Output format.")
 flags.DEFINE_boolean("strict", False, "Exit 5 when an entry that ran was not reproduced (default: "
                      "exit 0 once everything that can run here ran).")
@@ -72,6 +73,8 @@ def main(argv):
     else:
       print(verify.format_summary(results, markdown=FLAGS.format == "markdown"), flush=True)
     return verify.exit_code([o for outcomes in results.values() for o in outcomes], FLAGS.strict)
+  if not FLAGS.paper and FLAGS.workdir and not FLAGS.record:
+    FLAGS.paper = _paper_of_workdir(FLAGS.workdir)
   if not FLAGS.paper:
     raise UsageError("--paper is required (or --list or --all); papers: "
                      f"{', '.join(registry.available_papers(FLAGS.registry))}")
@@ -99,6 +102,15 @@ def main(argv):
       print(f"{readme} has no {verify.README_MARKERS[0]} ... block; not updated")
   print(verify.FORMATS[FLAGS.format](data, outcomes), flush=True)
   return verify.exit_code(outcomes, FLAGS.strict)
+
+
+def _paper_of_workdir(workdir):
+  """The paper of a training workdir (its recipe.json), or None."""
+  try:
+    with open(os.path.join(workdir, "recipe.json"), encoding="utf-8") as f:
+      return json.load(f).get("paper") or None
+  except (OSError, ValueError):
+    return None
 
 
 def run():
