@@ -204,6 +204,9 @@ def test_helpfull_lists_only_the_papers_own_flags():
   wgan = cli_runs.run_module("repro.papers.wgan", "--helpfull", timeout=120)
   assert "Traceback" not in wgan.stderr, wgan.stderr[-3000:]
   names = _flag_names(wgan.stdout)
-  assert "gp_weight" in names and "steps" in names, sorted(names)
+  assert "gp_weight" in names and "steps" in names and FID_FLAGS <= names, sorted(names)  # issue 24
+  klwgan = cli_runs.run_module("repro.papers.klwgan", "--helpfull", timeout=120)
+  names = _flag_names(klwgan.stdout)
+  assert "loss" in names and "steps" in names, sorted(names)
   assert not {n for n in names if n == "fid" or n.startswith("fid_")}, sorted(names)
   assert not names & FID_FLAGS, sorted(names)
