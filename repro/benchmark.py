@@ -1,7 +1,8 @@
 """The six methods on one benchmark: Fashion-MNIST, one shared network, one budget.
 
-  python -m repro.benchmark                          # 6 methods x 3 seeds, resumable
+  python -m repro.benchmark                          # 6 methods x 3 seeds, resumable, in runs/benchmark
   python -m repro.benchmark --methods=ttur,fogan --seeds=1 --steps=200 --workdir=/tmp/b
+  python -m repro.benchmark --results                # also rewrite the shipped table (a checkout)
 
 Each method keeps its own objective and optimizer settings (its paper's Fashion-MNIST recipe); the
 network, batch, noise size and number of generator steps are shared (`SHARED`), EMA is off, and
@@ -9,8 +10,10 @@ nothing else changes. Every run is an ordinary recipe trained by `repro.train.ru
 `<workdir>/<method>_s<seed>` (a killed table resumes where it stopped; finished runs are kept), then
 evaluated once on 10,000 samples (inference-mode generator, noise seed 0) against the 10,000
 Fashion-MNIST test images in the features of the Fashion-MNIST classifier: FID, KID, precision /
-recall (k = 3) and density / coverage (k = 5). The table (mean ± std over seeds) and a sample grid
-(one row per method, seed 0) are written to papers/results/ and to the README block.
+recall (k = 3) and density / coverage (k = 5). The table (mean ± std over seeds) is printed, and
+written with every run's result to <workdir>/benchmark_fashion_mnist.json next to a sample grid (one
+row per method, seed 0), benchmark_fashion_mnist.png. Only --results rewrites the shipped copies
+(papers/results/ and the README's block, in a source checkout).
 """
 
 import dataclasses
@@ -44,8 +47,8 @@ N_SAMPLES = 10000
 NOISE_SEED = 0
 K_PR, K_DC = 3, 5
 KID_BLOCK = 1000
-RESULTS = os.path.join("papers", "results", "benchmark_fashion_mnist.json")
-FIGURE = os.path.join("papers", "results", "benchmark_fashion_mnist.png")
+RESULTS = "benchmark_fashion_mnist.json"   # in the workdir, and (--results) in papers/results/
+FIGURE = "benchmark_fashion_mnist.png"
 README_MARKERS = ("<!-- benchmark-table: written by python -m repro.benchmark -->",
                   "<!-- /benchmark-table -->")
 METRICS = (("fid", "FID ↓", 1.0, 2), ("kid", "KID ↓", 1, 3), ("precision", "precision ↑", 1, 3),
@@ -143,7 +146,12 @@ def summarize(runs):
 
 
 def markdown(table, steps, n_samples, hardware):
-  head = ["method", "seeds"] + [label for _, label, _, _ in METRICS] + ["train wall / run"]
+  from repro.metrics import labels  # pylint: disable=g-import-not-at-top
+  ref = labels.reference("test", n_samples)
+  named = {"fid": labels.fid("fashion_mnist_cnn", n_samples, ref) + " ↓",
+           "kid": labels.kid("fashion_mnist_cnn", n_samples, ref, scale=1) + " ↓"}
+  head = (["method", "seeds"] + [named.get(key, label) for key, label, _, _ in METRICS]
+          + ["train wall / run"])
   lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
   for method, row in table.items():
     cells = [method, str(row["fid"][2])]
@@ -182,9 +190,9 @@ def main(argv=None):
   flags.DEFINE_integer("steps", SHARED["steps"], "Generator steps per run.", lower_bound=1)
   flags.DEFINE_integer("n_samples", N_SAMPLES, "Generated and test images per evaluation.",
                        lower_bound=10)
-  flags.DEFINE_string("results", RESULTS, "JSON of every run and the table ('' to skip).")
-  flags.DEFINE_string("figure", FIGURE, "PNG sample grid, one row per method ('' to skip).")
-  flags.DEFINE_string("readme", "", "README whose benchmark block to rewrite ('' to skip).")
+  flags.DEFINE_boolean("results", False, f"Also rewrite the shipped results: papers/results/"
+                       f"{RESULTS}, papers/results/{FIGURE} and the README's table (a source "
+                       "checkout only). Without it only <workdir>/ is written.")
   flags.DEFINE_string("hardware", "", "Hardware line for the table caption.")
   FLAGS = flags.FLAGS
 
@@ -195,6 +203,10 @@ def main(argv=None):
     unknown = [m for m in FLAGS.methods if m not in METHODS]
     if unknown:
       raise UsageError(f"unknown method(s) {', '.join(unknown)}; use some of {', '.join(METHODS)}")
+    if FLAGS.results:   # before any training: refused outside a source checkout
+      from repro import resources  # pylint: disable=g-import-not-at-top
+      shipped = resources.writable_data_path("papers", "results")
+      readme = resources.writable_data_path("README.md")
     from repro import data  # pylint: disable=g-import-not-at-top
     real = data.load_array(DATASET, "test")[:FLAGS.n_samples]
     real_features = features(real)
@@ -211,20 +223,20 @@ def main(argv=None):
     table = summarize(runs)
     text = markdown(table, FLAGS.steps, FLAGS.n_samples, FLAGS.hardware)
     print(text)
+    record = {"command": " ".join(sys.argv), "steps": FLAGS.steps, "shared": SHARED,
+              "network": NETWORK, "n_samples": FLAGS.n_samples, "hardware": FLAGS.hardware,
+              "table": table, "runs": [dict(r, samples_preview=None) for r in runs]}
+    folders = [FLAGS.workdir] + ([shipped] if FLAGS.results else [])
+    for folder in folders:
+      with atomic_output(os.path.join(folder, RESULTS)) as f:
+        json.dump(record, f, indent=1)
+      order = write_figure(runs, os.path.join(folder, FIGURE))
+      print(f"wrote {os.path.join(folder, RESULTS)}"
+            + (f" and the sample grid (rows: {', '.join(order)}) {FIGURE}" if order else ""))
     if FLAGS.results:
-      with atomic_output(FLAGS.results) as f:
-        json.dump({"command": " ".join(sys.argv), "steps": FLAGS.steps, "shared": SHARED,
-                   "network": NETWORK, "n_samples": FLAGS.n_samples, "hardware": FLAGS.hardware,
-                   "table": table, "runs": [dict(r, samples_preview=None) for r in runs]},
-                  f, indent=1)
-    if FLAGS.figure:
-      order = write_figure(runs, FLAGS.figure)
-      if order:
-        print(f"sample grid (rows: {', '.join(order)}) in {FLAGS.figure}")
-    if FLAGS.readme:
       from repro import verify  # pylint: disable=g-import-not-at-top
-      if not verify.update_readme(FLAGS.readme, text, README_MARKERS):
-        print(f"{FLAGS.readme} has no {README_MARKERS[0]} block; not updated")
+      if not verify.update_readme(readme, text, README_MARKERS):
+        print(f"{readme} has no {README_MARKERS[0]} block; not updated")
 
   app.run(run, argv=argv, flags_parser=parse_flags_or_exit)
 

@@ -2,8 +2,9 @@
 
   python -m repro.checkpoints list
   python -m repro.checkpoints show NAME
-  python -m repro.checkpoints evaluate NAME|PATH            # recompute the recorded metrics
-  python -m repro.checkpoints export NAME|PATH --keras=G.keras [--saved_model=DIR]
+  python -m repro.checkpoints evaluate NAME|PATH|WORKDIR    # recompute the recorded metrics
+  python -m repro.checkpoints export NAME|PATH|WORKDIR --keras=G.keras [--saved_model=DIR]
+  python -m repro.checkpoints sample NAME|PATH|WORKDIR --n=50000 --out=DIR|FILE.npz
   python -m repro.checkpoints ship --workdir=W --name=NAME --command="..."   # maintainers
 
 From Python::
@@ -18,6 +19,12 @@ Shipped generators live in ``checkpoints/generators/<name>.npz``: the generator'
 ``checkpoints/manifest.json`` (the same file that pins the Fashion-MNIST classifier), next to the
 sha256 of the file, the command and steps that trained it, the wall time, and the metrics with their
 protocol. Every metric is computed on the float16 weights as shipped, so reloading reproduces it.
+
+A WORKDIR is a training run's folder (its recipe.json and checkpoints): the latest checkpoint's
+generator (the EMA copy when the run kept one), or its best one with ``--which=best``.
+``sample`` writes uint8 samples that torch-fidelity, clean-fid or TTUR's fid.py read as they are: a
+folder of PNG files (000000.png, ...), or an ``.npz`` whose ``arr_0`` is [N, H, W, C] uint8
+(``round((x + 1) * 127.5)``); 2-D points go to an ``.npz`` of float32 [N, 2].
 
 A PATH is a standalone ``.keras`` file written by ``export`` (loaded with Keras ``safe_mode=True``);
 its sha256 must be recorded, either in the sidecar ``<file>.json`` that ``export`` writes or in the
@@ -71,7 +78,8 @@ def check_name(name):
   """Returns `name` if it is a valid checkpoint name, else raises UsageError (exit 2)."""
   if not isinstance(name, str) or not NAME_PATTERN.match(name):
     raise UsageError(f"{name!r} is not a checkpoint name (letters, digits, _ and -) nor an "
-                     f"existing .keras file; `python -m repro.checkpoints list` shows the names")
+                     f"existing .keras file or training workdir; `python -m repro.checkpoints list` "
+                     f"shows the names")
   return name
 
 
@@ -266,6 +274,20 @@ def load_generator(spec, manifest_path=None):
   return _load_named(value, manifest_path)
 
 
+def is_workdir(spec):
+  """True for a training workdir (a folder with recipe.json or config.json)."""
+  return isinstance(spec, str) and os.path.isdir(spec) and any(
+      os.path.isfile(os.path.join(spec, f)) for f in ("recipe.json", "config.json"))
+
+
+def load(spec, which="latest", manifest_path=None):
+  """A LoadedGenerator from a manifest NAME, a .keras PATH or a training WORKDIR (`which`:
+  "latest" or "best" checkpoint)."""
+  if is_workdir(spec):
+    return load_from_workdir(spec, which)
+  return load_generator(spec, manifest_path)
+
+
 def load_from_workdir(workdir, which="latest", step=None):
   """The generator (the EMA copy when the run kept one) of a training workdir's checkpoint:
   the latest one, the best one (which="best") or the one of generator step `step`."""
@@ -418,8 +440,9 @@ def run_checkpoint(paper, spec, workdir=None, dataset=None, data_dir=None):
   print(f"sample grid: {grid}", flush=True)
   recorded = generator.entry.get("metrics") or {}
   metrics, protocol = evaluate(generator, generator.entry.get("protocol"), data_dir=data_dir)
+  from repro.metrics import labels  # pylint: disable=g-import-not-at-top
   for name, value in metrics.items():
-    line = f"{name}: {value:.6g}"
+    line = f"{labels.from_protocol(name, protocol)}: {value:.6g}"
     if name in recorded:
       ok = within_golden_tolerance(name, recorded[name], value)
       line += f"  (recorded {recorded[name]:.6g}: {'reproduced' if ok else 'DIFFERENT'})"
@@ -455,11 +478,14 @@ def ship(workdir, name, command, wall_seconds=None, cpu_seconds=None, notes="",
   under its dataset's protocol and writes its manifest entry with the run's whole recipe. Returns
   the entry."""
   check_name(name)
+  from repro import resources  # pylint: disable=g-import-not-at-top
+  manifest_path = manifest_path or resources.writable_data_path("checkpoints", "manifest.json",
+                                                                flag="--manifest")
   generator = load_from_workdir(workdir, step=step)
   paper = generator.recipe.paper
   _check_float16_range(generator.model)
   _float16_round_trip(generator.model)
-  folder = os.path.dirname(os.path.abspath(manifest_path or manifest_lib.DEFAULT_MANIFEST))
+  folder = os.path.dirname(os.path.abspath(manifest_path))
   rel = f"generators/{name}.npz"
   path = os.path.join(folder, rel)
   os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -491,12 +517,12 @@ def ship(workdir, name, command, wall_seconds=None, cpu_seconds=None, notes="",
   return entry
 
 
-def export(spec, keras_path=None, saved_model_dir=None):
+def export(spec, keras_path=None, saved_model_dir=None, which="latest"):
   """Writes a generator as a standalone .keras file (+ sidecar .json with its sha256 and config)
   and/or a TensorFlow SavedModel (signature `serve`: z [n, z_dim] float32 -> samples)."""
   if not keras_path and not saved_model_dir:
     raise UsageError("export needs --keras=FILE.keras and/or --saved_model=DIR")
-  generator = load_generator(spec)
+  generator = load(spec, which)
   written = []
   if keras_path:
     if not keras_path.endswith(".keras"):
@@ -507,10 +533,12 @@ def export(spec, keras_path=None, saved_model_dir=None):
     except OSError as e:
       raise UsageError(f"cannot write --keras {keras_path}: {e.strerror or e}; choose a writable "
                        "path") from None
-    meta = {"name": generator.name, "paper": generator.paper, "dataset": generator.dataset,
-            "sha256": manifest_lib.sha256_file(keras_path),
-            "recipe": generator.recipe.to_dict(),
-            "exported_from": {"name": generator.name, "sha256": generator.sha256},
+    source = ({"workdir": os.path.abspath(generator.entry["workdir"]),
+               "checkpoint": generator.entry["checkpoint"]} if "workdir" in generator.entry else
+              {"name": generator.name, "sha256": generator.sha256})
+    meta = {"name": generator.name, "paper": generator.paper or generator.recipe.paper,
+            "dataset": generator.dataset, "sha256": manifest_lib.sha256_file(keras_path),
+            "recipe": generator.recipe.to_dict(), "exported_from": source,
             "steps": generator.entry.get("steps"), "metrics": generator.entry.get("metrics"),
             "protocol": generator.entry.get("protocol"),
             "load": "repro.checkpoints.load_generator(PATH) or keras.saving.load_model(PATH, "
@@ -540,6 +568,49 @@ def export(spec, keras_path=None, saved_model_dir=None):
   return written
 
 
+def write_samples(generator, n, out, seed=0, batch=500):
+  """`n` samples of `generator` to `out`: a folder of PNG files (images), or an .npz holding
+  arr_0 (images: uint8 [n, H, W, C]; points: float32 [n, d]). Returns what was written (a line)."""
+  from repro.data import dataset_info  # pylint: disable=g-import-not-at-top
+  if n < 1:
+    raise UsageError(f"--n must be >= 1, got {n}")
+  images = dataset_info(generator.dataset).kind == "image"
+  as_npz = out.lower().endswith(".npz")
+  if not images and not as_npz:
+    raise UsageError(f"{generator.name} generates {generator.dataset} points: --out must be a "
+                     ".npz file")
+  if as_npz:
+    parent = os.path.dirname(os.path.abspath(out))
+  else:
+    if os.path.isfile(out):
+      raise UsageError(f"--out {out} is a file: give a folder for PNG files or a .npz path")
+    parent = out
+  try:
+    os.makedirs(parent, exist_ok=True)
+  except OSError as e:
+    raise UsageError(f"cannot create {parent}: {e.strerror or e}") from None
+  z = generator.noise(n, seed)
+  chunks = []
+  if not as_npz:
+    from repro.train import images as images_lib  # pylint: disable=g-import-not-at-top
+  for start in range(0, n, batch):
+    x = generator.sample(z=z[start:start + batch], batch=batch)
+    if images:
+      x = np.clip(np.floor((np.clip(x, -1.0, 1.0) + 1.0) * 127.5 + 0.5), 0, 255).astype(np.uint8)
+    if as_npz:
+      chunks.append(x.astype(np.uint8 if images else np.float32))
+    else:
+      for i, picture in enumerate(x):
+        images_lib.write_png(os.path.join(out, f"{start + i:06d}.png"), picture)
+  if as_npz:
+    from repro import fileio  # pylint: disable=g-import-not-at-top
+    with fileio.atomic_output(out, binary=True, suffix=".tmp.npz") as f:
+      np.savez(f, np.concatenate(chunks))
+    kind = "uint8 images" if images else "float32 points"
+    return f"wrote {n} {kind} ({generator.name}, noise seed {seed}) to {out} (arr_0)"
+  return f"wrote {n} PNG files ({generator.name}, noise seed {seed}) to {out}/"
+
+
 # ---- command line ------------------------------------------------------------------------------
 
 def _print_list():
@@ -549,10 +620,17 @@ def _print_list():
     return
   print(f"{'name':32s} {'paper':8s} {'dataset':14s} {'steps':>6s} {'size':>8s}  metrics")
   for name, e in entries.items():
-    metrics = ", ".join(f"{k} {v:.4g}" for k, v in (e.get("metrics") or {}).items()
-                        if isinstance(v, (int, float)))
+    metrics = labelled_metrics(e.get("metrics"), e.get("protocol"))
     print(f"{name:32s} {e.get('paper', ''):8s} {e.get('dataset', ''):14s} {e.get('steps') or 0:6d} "
           f"{(e.get('size_bytes') or 0) / 1e6:7.2f}M  {metrics}")
+
+
+def labelled_metrics(metrics, protocol, digits=4):
+  """"FID[fashion_mnist_cnn, train 60k, 10k samples] 67.22, IS[...] 3.643" (no _std entries)."""
+  from repro.metrics import labels  # pylint: disable=g-import-not-at-top
+  return ", ".join(f"{labels.from_protocol(k, protocol)} {v:.{digits}g}"
+                   for k, v in (metrics or {}).items()
+                   if isinstance(v, (int, float)) and not k.endswith("_std"))
 
 
 def markdown_table(dataset_kind=None):
@@ -564,8 +642,7 @@ def markdown_table(dataset_kind=None):
     kind = dataset_info(e["dataset"]).kind
     if dataset_kind and kind != dataset_kind:
       continue
-    metrics = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
-                        for k, v in e["metrics"].items() if not k.endswith("_std"))
+    metrics = labelled_metrics(e["metrics"], e.get("protocol"))
     wall = e.get("train_wall_seconds")
     rows.append(f"| {e['paper']} | `{name}` | {e['dataset']} | {e['steps']} | "
                 f"{wall / 60:.0f} min | {metrics} | ![{name}](checkpoints/{e['samples']}) | "
@@ -586,13 +663,25 @@ def main(argv=None):
   p.add_argument("--kind", choices=["image", "points"], default=None)
   p = sub.add_parser("show", help="one manifest entry as JSON")
   p.add_argument("name")
-  p = sub.add_parser("evaluate", help="reload and recompute the recorded metrics")
-  p.add_argument("spec", metavar="NAME|PATH")
+  which = dict(choices=["latest", "best"], default="latest",
+               help="a WORKDIR's latest checkpoint or its best (best-metric) one")
+  p = sub.add_parser("evaluate", help="reload and recompute the recorded metrics (a WORKDIR: "
+                     "its metrics under the shipped generators' protocol)")
+  p.add_argument("spec", metavar="NAME|PATH|WORKDIR")
+  p.add_argument("--which", **which)
   p.add_argument("--data_dir", default=None)
   p = sub.add_parser("export", help="standalone .keras file and/or SavedModel")
-  p.add_argument("spec", metavar="NAME|PATH")
+  p.add_argument("spec", metavar="NAME|PATH|WORKDIR")
+  p.add_argument("--which", **which)
   p.add_argument("--keras", default=None, help="output .keras file")
   p.add_argument("--saved_model", default=None, help="output SavedModel folder")
+  p = sub.add_parser("sample", help="samples as a PNG folder or a uint8 .npz (arr_0) for "
+                     "torch-fidelity, clean-fid or TTUR's fid.py")
+  p.add_argument("spec", metavar="NAME|PATH|WORKDIR")
+  p.add_argument("--which", **which)
+  p.add_argument("--n", type=int, default=50000, help="number of samples (default 50000)")
+  p.add_argument("--out", required=True, help="a folder (PNG files) or a FILE.npz")
+  p.add_argument("--seed", type=int, default=0, help="noise seed (numpy default_rng)")
   p = sub.add_parser("ship", help="store a training workdir's generator (float16) + manifest entry")
   p.add_argument("--workdir", required=True)
   p.add_argument("--name", required=True)
@@ -601,6 +690,8 @@ def main(argv=None):
   p.add_argument("--notes", default="")
   p.add_argument("--data_dir", default=None)
   p.add_argument("--step", type=int, default=None, help="a kept checkpoint other than the latest")
+  p.add_argument("--manifest", default=None, help="manifest to update (default: the source "
+                 "checkout's checkpoints/manifest.json; its folder receives generators/NAME.npz)")
   try:
     args = parser.parse_args(argv)
   except SystemExit as e:
@@ -616,30 +707,35 @@ def main(argv=None):
       kind, entry = resolve(check_name(args.name))
       print(json.dumps(entry, indent=1))
     elif args.command == "evaluate":
-      generator = load_generator(args.spec)
+      generator = load(args.spec, args.which)
       metrics, protocol = evaluate(generator, generator.entry.get("protocol"),
                                    data_dir=args.data_dir)
       recorded = generator.entry.get("metrics") or {}
       bad = 0
+      from repro.metrics import labels  # pylint: disable=g-import-not-at-top
       for name, value in metrics.items():
-        line = f"{name}: {value:.6g}"
+        line = f"{labels.from_protocol(name, protocol)}: {value:.6g}"
         if name in recorded:
           ok = within_golden_tolerance(name, recorded[name], value)
           bad += not ok
           line += f"  (recorded {recorded[name]:.6g}: {'reproduced' if ok else 'DIFFERENT'})"
         print(line)
       print(f"protocol: {protocol_line(protocol)}")
-      return 1 if bad else 0
+      from repro.verify import NOT_REPRODUCED_EXIT  # pylint: disable=g-import-not-at-top
+      return NOT_REPRODUCED_EXIT if bad else 0
     elif args.command == "export":
-      for path in export(args.spec, args.keras, args.saved_model):
+      for path in export(args.spec, args.keras, args.saved_model, args.which):
         print(f"wrote {path}")
+    elif args.command == "sample":
+      print(write_samples(load(args.spec, args.which), args.n, args.out, args.seed))
     elif args.command == "ship":
       timing = {}
       if args.timing:
         with open(args.timing, encoding="utf-8") as f:
           timing = json.load(f)
       entry = ship(args.workdir, args.name, args.train_command, timing.get("wall_seconds"),
-                   timing.get("cpu_seconds"), args.notes, data_dir=args.data_dir, step=args.step)
+                   timing.get("cpu_seconds"), args.notes, manifest_path=args.manifest,
+                   data_dir=args.data_dir, step=args.step)
       print(json.dumps({k: entry[k] for k in ("name", "file", "sha256", "steps", "metrics")},
                        indent=1))
     return 0

@@ -1,8 +1,10 @@
 """Errors the command-line entry points turn into one-line messages.
 
-Exit codes: 0 done; 1 something on this machine is missing or full (data, weights, disk space);
-2 usage error (flags, names, input files); 3 training diverged (NaN/Inf); 4 a worker of a
-multi-worker run was lost (restart every worker with the same --workdir to resume).
+Exit codes (the README's table): 0 done; 1 something on this machine is missing or full (data,
+weights, disk space); 2 usage error (flags, names, input files); 3 training diverged (NaN/Inf); 4 a
+worker of a multi-worker run was lost (restart every worker with the same --workdir to resume);
+5 not reproduced (verify --strict, checkpoints evaluate); 128 + the signal (130 SIGINT, 143 SIGTERM)
+training stopped by a signal after saving its checkpoint.
 """
 
 import functools
@@ -73,14 +75,43 @@ def one_line(e):
   return " ".join(str(e).split()) or type(e).__name__
 
 
+_SHORT_HELP = ("--help", "-help", "-h", "--helpshort", "-helpshort", "-?")
+_FULL_HELP = ("--helpfull", "-helpfull")
+
+
 def parse_flags_or_exit(argv):
-  """absl flags parser for `app.run(..., flags_parser=...)`: bad flags exit 2 with one line."""
+  """absl flags parser for `app.run(..., flags_parser=...)`: bad flags exit 2 with one line;
+  --help prints the command's own flags and exits 0 (--helpfull: with absl's, also exit 0)."""
   from absl import flags  # pylint: disable=g-import-not-at-top
+  args = list(argv[1:])
+  args = args[:args.index("--")] if "--" in args else args
+  if any(a in _SHORT_HELP or a in _FULL_HELP for a in args):
+    try:
+      print(command_help(flags.FLAGS, full=any(a in _FULL_HELP for a in args)), flush=True)
+    except BrokenPipeError:   # `--help | head`
+      os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    sys.exit(0)
   try:
     return flags.FLAGS(argv)
   except flags.Error as e:
     print(f"error: {one_line(e)} (see --helpshort)", file=sys.stderr)
     sys.exit(2)
+
+
+def command_help(flag_values, full=False):
+  """The running command's description (its __main__ docstring) and the flags its modules define,
+  module by module with their help and defaults (absl's own logging flags only when `full`)."""
+  doc = (getattr(sys.modules.get("__main__"), "__doc__", None) or "").strip()
+  parts = [doc] if doc else []
+  modules = sorted(flag_values.flags_by_module_dict())
+  own = [m for m in modules if not m.startswith("absl.")]
+  for module in own + ([m for m in modules if m.startswith("absl.")] if full else []):
+    text = flag_values.module_help(module).strip()
+    if text:
+      parts.append(text)
+  if not full:
+    parts.append("--helpfull also lists absl's own flags (logging, verbosity).")
+  return "\n\n".join(parts)
 
 
 # ---- TensorFlow's start-up notices ---------------------------------------------------------------

@@ -79,3 +79,33 @@ def test_unknown_method_is_a_one_line_usage_error():
                        capture_output=True, text=True, timeout=120)
   assert out.returncode == 2
   assert out.stderr.strip().splitlines()[-1].startswith("error: unknown method(s) nope")
+
+
+def _git_status(root):
+  return subprocess.run(["git", "-C", root, "status", "--porcelain", "--untracked-files=all"],
+                        capture_output=True, text=True, timeout=60)
+
+
+def test_defaults_write_under_runs_of_the_current_directory_not_the_source_tree(tmp_path):
+  import os  # pylint: disable=g-import-not-at-top
+  from repro import data  # pylint: disable=g-import-not-at-top
+  from repro.errors import DataUnavailableError  # pylint: disable=g-import-not-at-top
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  before = _git_status(root)
+  if before.returncode != 0:
+    pytest.skip("not a git checkout (e.g. Bazel's runfiles)")
+  try:
+    data.check_prepared("fashion_mnist")
+  except DataUnavailableError:
+    pytest.skip("Fashion-MNIST not installed (make data)")
+  env = dict(os.environ, PYTHONPATH=root, TF_CPP_MIN_LOG_LEVEL="3")
+  command = [sys.executable, "-m", "repro.benchmark"]
+  assert subprocess.run(command + ["--help"], cwd=tmp_path, env=env, capture_output=True,
+                        timeout=120).returncode == 0
+  proc = subprocess.run(command + ["--methods=ttur", "--seeds=1", "--steps=2", "--n_samples=20"],
+                        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  out = tmp_path / "runs" / "benchmark"
+  assert (out / "benchmark_fashion_mnist.json").is_file(), proc.stdout
+  assert (out / "benchmark_fashion_mnist.png").is_file() and (out / "ttur_s0").is_dir()
+  assert _git_status(root).stdout == before.stdout   # nothing in the source tree changed

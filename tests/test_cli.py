@@ -87,21 +87,25 @@ def test_sigkill_mid_run_then_restart_finishes(tmp_path):
   assert max(_checkpoint_steps(workdir)) == 150
 
 
-def test_sigterm_saves_and_resumes(tmp_path):
+@pytest.mark.parametrize("signum, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_signal_saves_and_exits_128_plus_the_signal(tmp_path, signum, code):
   workdir = str(tmp_path / "w")
   command = [sys.executable, "-m", "repro.papers.wgan", "--dataset=25gaussians", "--variant=clip",
-             f"--workdir={workdir}", "--steps=100000", "--save_every=100000", "--log_every=5"]
+             f"--workdir={workdir}", "--steps=100000", "--save_every=100000", "--log_every=5",
+             '--net={"hidden": [32, 32]}']
   proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           text=True)
   for line in proc.stdout:  # wait until training is under way
     if line.startswith("step "):
       break
-  proc.send_signal(signal.SIGTERM)
+  proc.send_signal(signum)
   out, err = proc.communicate(timeout=120)
-  assert proc.returncode == 0, err[-2000:]
-  assert "stopped by signal" in out
+  assert proc.returncode == code, err[-2000:]
   steps = _checkpoint_steps(workdir)
   assert steps and 0 < steps[-1] < 100000
+  assert (f"stopped at step {steps[-1]} of 100000 (checkpoint saved): run the same command to "
+          f"resume") in out.splitlines(), out[-2000:]
+  assert "final" not in out and "finished" not in out
 
 
 # ---- the workdir's recipe (issue 16) ------------------------------------------------------------
@@ -200,6 +204,9 @@ def test_helpfull_lists_only_the_papers_own_flags():
   wgan = cli_runs.run_module("repro.papers.wgan", "--helpfull", timeout=120)
   assert "Traceback" not in wgan.stderr, wgan.stderr[-3000:]
   names = _flag_names(wgan.stdout)
-  assert "gp_weight" in names and "steps" in names, sorted(names)
+  assert "gp_weight" in names and "steps" in names and FID_FLAGS <= names, sorted(names)  # issue 24
+  klwgan = cli_runs.run_module("repro.papers.klwgan", "--helpfull", timeout=120)
+  names = _flag_names(klwgan.stdout)
+  assert "loss" in names and "steps" in names, sorted(names)
   assert not {n for n in names if n == "fid" or n.startswith("fid_")}, sorted(names)
   assert not names & FID_FLAGS, sorted(names)

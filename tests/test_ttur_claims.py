@@ -15,7 +15,7 @@ from repro import verify
 from repro.verify import registry
 from repro.verify.evaluators import Context
 
-ROOT = registry.REPO_ROOT
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _entries(prefix):

@@ -43,7 +43,6 @@ from repro.metrics.statistics import StreamingStatistics
 from repro.metrics.stats_io import read_statistics_file, save_statistics
 
 KID_SHUFFLE_SEED = 0
-CACHE_ENV_VAR = "REPRO_CACHE_DIR"
 
 
 @dataclasses.dataclass
@@ -238,11 +237,10 @@ def reference_statistics(reference, extractor, quantize="none", batch_size=None,
 
 
 def default_cache_dir():
-  """$REPRO_CACHE_DIR, else $XDG_CACHE_HOME/repro/fid_stats (default ~/.cache/repro/fid_stats)."""
-  if os.environ.get(CACHE_ENV_VAR):
-    return os.environ[CACHE_ENV_VAR]
-  cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-  return os.path.join(cache, "repro", "fid_stats")
+  """fid_stats/ in the cache folder: $REPRO_CACHE_DIR/fid_stats, else $XDG_CACHE_HOME/repro/fid_stats
+  (default ~/.cache/repro/fid_stats)."""
+  from repro import resources  # pylint: disable=g-import-not-at-top
+  return resources.cache_dir("fid_stats")
 
 
 def cached_dataset_statistics(reference, extractor, batch_size=None, cache_dir=None):

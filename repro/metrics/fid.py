@@ -255,4 +255,5 @@ def fid_from_activations(activations1, activations2, eps=1e-6):
 if __name__ == "__main__":
   from repro.metrics import fid_cli
 
+  __doc__ = fid_cli.__doc__   # the command's description for --help
   fid_cli.run()

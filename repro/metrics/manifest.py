@@ -10,11 +10,10 @@ import hashlib
 import json
 import os
 
-from repro import fileio
+from repro import fileio, resources
 from repro.errors import DataUnavailableError, UsageError
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-CHECKPOINT_DIR = os.path.join(REPO_ROOT, "checkpoints")
+CHECKPOINT_DIR = resources.data_path("checkpoints")
 DEFAULT_MANIFEST = os.path.join(CHECKPOINT_DIR, "manifest.json")
 
 

@@ -22,15 +22,15 @@ from absl import app
 from absl import flags
 from absl import logging
 
-from repro import errors
+from repro import errors, resources
 from repro.errors import UsageError
 from repro.metrics import manifest as manifest_lib
 from repro.metrics.extractors import fashion_mnist_cnn as cnn
 
 flags.DEFINE_string("data_dir", "/usr/share/datasets/fashion-mnist",
                     "Folder with the four Fashion-MNIST IDX .gz files.")
-flags.DEFINE_string("out", cnn.DEFAULT_WEIGHTS,
-                    "Where to write the weights (.weights.h5); default: the repository's "
+flags.DEFINE_string("out", None,
+                    "Where to write the weights (.weights.h5); default: the source checkout's "
                     "checkpoints/ folder, where the fashion_mnist_cnn extractor looks.")
 flags.DEFINE_string("manifest", None, "Manifest to update (default: manifest.json next to --out).")
 flags.DEFINE_integer("epochs", 10, "Training epochs.")
@@ -134,19 +134,21 @@ def train_and_save(train, test, out, manifest=None, epochs=10, batch_size=128, l
 def main(argv):
   if len(argv) > 1:
     raise UsageError(f"unexpected arguments {argv[1:]}: this command takes only flags")
+  out = FLAGS.out or resources.writable_data_path("checkpoints", cnn.NAME + ".weights.h5",
+                                                  flag="--out")
   from repro.data.idx import load_idx  # pylint: disable=g-import-not-at-top
   train = load_idx(FLAGS.data_dir, "train")
   test = load_idx(FLAGS.data_dir, "test")
   command = "python -m repro.metrics.train_classifier " + " ".join(
       shlex.quote(a) for a in sys.argv[1:])
   try:
-    entry = train_and_save(train, test, FLAGS.out, FLAGS.manifest, FLAGS.epochs, FLAGS.batch_size,
+    entry = train_and_save(train, test, out, FLAGS.manifest, FLAGS.epochs, FLAGS.batch_size,
                            FLAGS.learning_rate, FLAGS.seed, command.strip(), FLAGS.min_accuracy)
   except RuntimeError as e:
     print(f"error: {e}", file=sys.stderr)
     sys.exit(1)
   print(f"test accuracy {entry['metrics']['test_accuracy']:.4f} in {entry['train_seconds']:.0f} s; "
-        f"wrote {FLAGS.out} (sha256 {entry['sha256'][:16]}...)")
+        f"wrote {out} (sha256 {entry['sha256'][:16]}...)")
 
 
 def run():

@@ -447,7 +447,7 @@ def validate_flags(FLAGS):  # pylint: disable=invalid-name
 def main():
   from absl import app, flags  # pylint: disable=g-import-not-at-top
   from repro.train import cli  # pylint: disable=g-import-not-at-top
-  cli.define_paper_flags(sys.modules[__name__])
+  cli.define_paper_flags(sys.modules[__name__], default_dataset="mog")
   train = cli.train_main(PAPER, recipe, OPTIONS, DATASETS, default_dataset="mog")
 
   @exit_on_error

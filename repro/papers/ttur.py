@@ -20,7 +20,7 @@ FID of a run). Fashion-MNIST uses the suite's Fashion-MNIST classifier
 (checkpoints/fashion_mnist_cnn.weights.h5) against its 60k training images; the other image sets use
 the 2015 Inception graph (`--inception_graph`) with TTUR's statistics files (`--fid_stats`, e.g.
 fid_stats_cifar10_train.npz) or statistics of the training split. Reference statistics are cached
-on disk ($REPRO_CACHE_DIR, default ~/.cache/repro/fid_stats).
+on disk (~/.cache/repro/fid_stats, or $REPRO_CACHE_DIR/fid_stats).
 
 Language (`--model=language`, WGAN_GP/gan_language_JSD.py): character-level WGAN-GP on One Billion
 Word (`--dataset=lm1b`, tfds) or a local UTF-8 file (`--text_file`, one sentence per line; the
@@ -381,7 +381,7 @@ def define_flags(flags):
 def main():
   from absl import app, flags  # pylint: disable=g-import-not-at-top
   from repro.train import cli  # pylint: disable=g-import-not-at-top
-  cli.define_paper_flags(sys.modules[__name__])
+  cli.define_paper_flags(sys.modules[__name__], default_dataset="fashion_mnist")
   FLAGS = flags.FLAGS  # pylint: disable=invalid-name
   train = cli.train_main(PAPER, recipe, OPTIONS, TRAIN_DATASETS, default_dataset="fashion_mnist",
                          extra=(recipe_lib.FID,))

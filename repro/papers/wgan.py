@@ -6,11 +6,19 @@
 
 Sources: martinarjovsky/WassersteinGAN `main.py` (clip), igul222/improved_wgan_training
 `gan_toy.py`, `gan_mnist.py`, `gan_cifar.py`, `gan_64x64.py` (gp).
+Evaluation: as the official code on the paper's datasets (none for main.py and gan_mnist.py /
+gan_64x64.py, the Inception Score for gan_cifar.py); on Fashion-MNIST, the suite's offline stand-in,
+FID of 10000 samples against the 60000 training images in the Fashion-MNIST classifier's features
+(as TTUR, Coulomb GAN, FOGAN and Sinkhorn there), best-FID weights kept. The FID flags (--fid,
+--fid_samples, --fid_stats, --fid_extractor, --inception_graph) turn FID on for the other
+native-resolution image settings that evaluate nothing (mnist, lsun_bedroom with --variant=gp).
+
 Hardware/expectation: on a 2-core CPU the 2-D sets' 3x512 MLPs run ~6-7 generator steps/s (5 critic
 + 1 generator update at batch 256; bench/README.md), so the 2000 steps above take ~5 min and gan_toy.py's
 100k ~4-5 h; image configs are meant for a GPU (200k generator steps).
 """
 
+import dataclasses
 import sys
 
 from repro import recipe as recipe_lib
@@ -23,9 +31,20 @@ TOY = catalog.names(family="gan_toy")
 DATASETS = ("cifar10", "lsun_bedroom", "mnist", "fashion_mnist") + TOY
 # The paper's own options (`recipe(dataset, **options)`, the command line's flags of these names).
 OPTIONS = ("variant", "clip", "gp_weight")
+OVERRIDE_GROUPS = (recipe_lib.FID,)   # the FID flags (image datasets)
 VARIANTS = ("clip", "gp", "gp_resnet")
 CLIP = 0.01                    # main.py --clamp_lower -0.01 --clamp_upper 0.01
 GP_WEIGHT = {"toy": 0.1, "image": 10.0}   # gan_toy.py LAMBDA .1; the image scripts LAMBDA 10
+# FID samples: TTUR's 50k; the CPU stand-in Fashion-MNIST 10k (as TTUR/Coulomb/FOGAN/Sinkhorn there).
+FID_SAMPLES = {"fashion_mnist": 10000}
+FID_SAMPLES_DEFAULT = 50000
+
+
+def _fid(dataset, every):
+  """No source (the official code evaluates nothing here): FID every `every` steps, float images
+  (no quantisation), best-FID weights kept; the extractor follows the dataset."""
+  return evaluation.fid_evaluation(dataset, FID_SAMPLES.get(dataset, FID_SAMPLES_DEFAULT), "none",
+                                   every)
 
 
 def clip_recipe(dataset, clip=CLIP):
@@ -99,11 +118,13 @@ def gp_recipe(dataset, gp_weight=None):
                  ("dcgan", dict(width=64, g_norm="none", d_norm="none", kernel_size=5)))
     if dataset == "mnist":
       objective = ("wgan", dict(gp_weight=lam, gradient_norm_scale=2.0))
+    # gan_mnist.py evaluates nothing; Fashion-MNIST has the suite's offline FID.
     return recipe_lib.make(PAPER, dataset, arch, objective=objective,
                            model=net,
                            z_dim=128, batch_size=50, steps=200000, n_critic=5,
                            optimizer="adam_tf1", g_lr=1e-4, d_lr=1e-4, save_every=1000,
-                           eval_every=1000, log_every=50)
+                           eval_every=1000, log_every=50,
+                           evaluation=_fid(dataset, 1000) if dataset == "fashion_mnist" else None)
   if dataset == "cifar10":
     # gan_cifar.py: DIM 128, 5x5 kernels, BN in G only, BATCH_SIZE 64, ITERS 200000,
     # Adam 1e-4 (0.5, 0.9), noise 128. L159-204: the Inception Score every 1000 iterations of
@@ -152,7 +173,7 @@ def recipe(dataset, **overrides):
   """The paper's recipe for `dataset`; options: variant ("gp", "clip" or "gp_resnet", the CIFAR-10
   ResNet of gan_cifar_resnet.py), clip (c), gp_weight (λ), and the common overrides of
   repro.recipe (steps, batch_size, g_lr, net, ...)."""
-  own, common = recipe_lib.split_overrides(PAPER, overrides, OPTIONS)
+  own, common = recipe_lib.split_overrides(PAPER, overrides, OPTIONS, extra=(recipe_lib.FID,))
   recipe_lib.check_dataset(PAPER, dataset, DATASETS)
   variant = own.get("variant", "gp")
   if variant not in VARIANTS:
@@ -166,7 +187,27 @@ def recipe(dataset, **overrides):
       raise UsageError("--clip applies to --variant=clip")
     make = resnet_recipe if variant == "gp_resnet" else gp_recipe
     base = make(dataset, own.get("gp_weight"))
-  return recipe_lib.apply_overrides(base, common)
+  if set(common) & set(recipe_lib.FID):
+    base = _fid_on(base, variant)
+  return recipe_lib.apply_overrides(base, common, extra=(recipe_lib.FID,))
+
+
+def _fid_on(base, variant):
+  """The recipe the FID flags apply to: its own FID evaluation, or FID instead of no evaluation on
+  an image setting at the dataset's own resolution; a UsageError elsewhere."""
+  dataset = base.dataset
+  if base.eval.metric == "fid":
+    return base
+  where = f"--dataset={dataset} --variant={variant}"
+  if dataset in TOY:
+    raise UsageError(f"the FID flags apply to image datasets, not {dataset}")
+  if base.eval.metric != "none":
+    raise UsageError(f"{where} evaluates the {base.eval.metric.replace('_', ' ')} as the official "
+                     "code does; the FID flags apply to settings that evaluate FID or nothing")
+  if base.data.image_size:
+    raise UsageError(f"{where} generates {base.data.image_size}-px images (main.py's Scale(64)), "
+                     f"not {dataset}'s own size: no FID against its training images")
+  return dataclasses.replace(base, eval=_fid(dataset, base.eval.every)).validate()
 
 
 def define_flags(flags):

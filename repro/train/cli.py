@@ -89,7 +89,7 @@ def define_fid_flags():
                        "paper's, 10000 for Fashion-MNIST).")
   flags.DEFINE_string("fid_stats", None, "Reference statistics .npz (mu, sigma), e.g. TTUR's "
                       "fid_stats_cifar10_train.npz. Default: computed from the training split and "
-                      "cached ($REPRO_CACHE_DIR, ~/.cache/repro/fid_stats).")
+                      "cached in ~/.cache/repro/fid_stats ($REPRO_CACHE_DIR/fid_stats).")
   flags.DEFINE_string("fid_extractor", None, "Feature extractor (default: fashion_mnist_cnn for "
                       "fashion_mnist, inception_2015 otherwise).")
   flags.DEFINE_string("inception_graph", None, "classify_image_graph_def.pb or "
@@ -118,10 +118,13 @@ def text_dataset_flag():
   return FLAGS.dataset
 
 
-def define_paper_flags(module):
+def define_paper_flags(module, default_dataset=None):
   """Every flag of a paper module's command line: the common ones, the FID ones when the module's
-  recipe takes them (`module.OVERRIDE_GROUPS`), and its own (`module.define_flags`)."""
+  recipe takes them (`module.OVERRIDE_GROUPS`), and its own (`module.define_flags`). --help spells
+  out the paper's datasets."""
   define_common_flags()
+  FLAGS["dataset"].help = (f"Dataset, one of: {', '.join(module.DATASETS)}"
+                           + (f" (default {default_dataset})." if default_dataset else "."))
   if recipe_lib.FID in getattr(module, "OVERRIDE_GROUPS", ()):
     define_fid_flags()
   module.define_flags(flags)
@@ -129,7 +132,7 @@ def define_paper_flags(module):
 
 def run_paper(module, default_dataset):
   """The `main` of a paper module: define its flags, map them onto its `recipe`, train."""
-  define_paper_flags(module)
+  define_paper_flags(module, default_dataset)
   app.run(train_main(module.PAPER, module.recipe, module.OPTIONS, module.DATASETS, default_dataset,
                      getattr(module, "OVERRIDE_GROUPS", ())),
           flags_parser=parse_flags_or_exit)
@@ -170,31 +173,93 @@ def train_main(paper, recipe_fn, options, datasets, default_dataset, extra=()):
     workdir = FLAGS.workdir or f"runs/{paper}_{dataset}"
     g, d = recipe.g_opt, recipe.d_opt
     print(f"{paper} on {dataset}: {recipe.model.arch}, {recipe.objective.name}, {recipe.steps} "
-          f"steps, batch {recipe.batch_size}, n_critic {recipe.n_critic}, lr G {g.lr} / D {d.lr}; "
-          f"workdir {workdir} (recipe in {workdir}/recipe.json)", flush=True)
+          f"steps{'' if FLAGS['steps'].present else ' (the paper recipe)'}, batch "
+          f"{recipe.batch_size}, n_critic {recipe.n_critic}, lr G {g.lr} / D {d.lr}; on "
+          f"{distribute.describe(strategy)}; workdir {workdir} (recipe in {workdir}/recipe.json)",
+          flush=True)
     trainer = Trainer(recipe, workdir, strategy=strategy, deterministic=FLAGS.deterministic,
                       nan_policy=FLAGS.nan_policy)
     logged = trainer.train()
+    if trainer.stopped_by:    # saved; the runner printed "stopped at step N of M ..."
+      return 128 + int(trainer.stopped_by)   # as shells report it: 130 SIGINT, 143 SIGTERM
     summary(trainer, logged)
     return 0
 
   return main
 
 
+SUMMARY_METRICS = ("fid", "inception_score", "modes_covered", "hq_fraction", "precision", "recall",
+                   "density", "coverage", "js4", "loglik", "mmd_x1e3")
+METRIC_NAMES = {"fid": "FID", "inception_score": "Inception Score"}
+
+
+def metric_protocol(recipe):
+  """What the recipe's evaluation measures against, in words, e.g. "fashion_mnist_cnn features,
+  10000 samples vs the 60000 training images" ("" when it evaluates nothing)."""
+  ev, p = recipe.eval, dict(recipe.eval.params)
+  if ev.metric == "fid":
+    if p.get("stats"):
+      reference = f"the statistics {os.path.basename(p['stats'])}"
+    else:
+      from repro.data import dataset_info  # pylint: disable=g-import-not-at-top
+      try:
+        total = dataset_info(recipe.dataset).size("train")
+      except UsageError:   # no recorded size
+        total = None
+      n_real = p.get("n_real") or total
+      reference = ("the training images" if n_real is None else
+                   f"the {n_real} training images" if total is None or n_real >= total else
+                   f"{n_real} of the {total} training images")
+    return f"{p.get('extractor')} features, {ev.n_samples} samples vs {reference}"
+  if ev.metric == "inception_score":
+    return (f"{p.get('extractor', 'inception_2015')} logits, {ev.n_samples} samples, "
+            f"{p.get('splits', 10)} splits")
+  if ev.metric in ("mode_coverage", "points_prdc"):
+    return f"{ev.n_samples} samples vs as many training points"
+  if ev.metric == "jsd":
+    return f"n-gram models of {ev.n_samples} generated sentences vs the training lines"
+  return ""
+
+
+def _metrics_line(metrics):
+  return ", ".join(f"{METRIC_NAMES.get(k, k)} {v:.4g}" for k, v in sorted(metrics.items()))
+
+
+def last_recorded(workdir):
+  """The last record of <workdir>/eval.jsonl ({} when there is none)."""
+  import json  # pylint: disable=g-import-not-at-top
+  try:
+    with open(os.path.join(workdir, "eval.jsonl"), encoding="utf-8") as f:
+      lines = [l for l in f if l.strip()]
+    return json.loads(lines[-1]) if lines else {}
+  except (OSError, ValueError):
+    return {}
+
+
 def summary(trainer, logged):
-  """The closing lines of a run: the last metrics, where the samples are, how to look at them
-  (the chief's only)."""
+  """The closing lines of a run: the last metrics with their protocol, where the samples are, how
+  to look at them (the chief's only). A run that was already finished reports its last recorded
+  evaluation."""
   if not trainer.chief:
     return
   metrics = {k[len("eval/"):] if k.startswith("eval/") else k: v for k, v in logged.items()
-             if k in ("fid", "inception_score", "modes_covered", "hq_fraction", "precision",
-                      "recall", "density", "coverage", "js4", "loglik", "mmd_x1e3")}
+             if k in SUMMARY_METRICS}
   workdir = trainer.workdir
   step = int(trainer.step.numpy())
+  protocol = metric_protocol(trainer.recipe)
+  protocol = f" ({protocol})" if protocol else ""
   if metrics:
-    print("final " + ", ".join(f"{k} {v:.4g}" for k, v in sorted(metrics.items()))
-          + f" at step {step}", flush=True)
+    print(f"final {_metrics_line(metrics)}{protocol} at step {step}", flush=True)
   else:
-    print(f"finished at step {step} (no metric evaluated at the last step)", flush=True)
+    record = last_recorded(workdir)
+    recorded = {k: v for k, v in record.items() if k in SUMMARY_METRICS}
+    if recorded and record.get("step") == step:
+      print(f"final {_metrics_line(recorded)}{protocol} at step {step} (recorded in "
+            f"{os.path.join(workdir, 'eval.jsonl')})", flush=True)
+    elif recorded:
+      print(f"finished at step {step}; last metric {_metrics_line(recorded)}{protocol} at step "
+            f"{record.get('step')}", flush=True)
+    else:
+      print(f"finished at step {step} (no metric evaluated at the last step)", flush=True)
   print(f"samples: {os.path.join(workdir, 'samples')}/", flush=True)
   print(f"tensorboard --logdir {workdir}", flush=True)

@@ -109,6 +109,26 @@ def _tpu_strategy(tf, tpu):
   return tf.distribute.TPUStrategy(resolver)
 
 
+def describe(strategy):
+  """The devices and strategy in a few words: "CPU", "1×GPU", "Mirrored 4×GPU",
+  "MultiWorkerMirrored, 2 workers × 1 GPU", "TPU (8 cores)"."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  replicas = strategy.num_replicas_in_sync
+  gpus = len(tf.config.list_logical_devices("GPU"))
+  kind = "GPU" if gpus else "CPU"
+  name = type(strategy).__name__
+  if name.startswith("TPU"):
+    return f"TPU ({replicas} cores)"
+  if is_multi_worker(strategy):
+    resolver = getattr(strategy, "cluster_resolver", None)
+    spec = resolver.cluster_spec().as_dict() if resolver is not None else {}
+    workers = max(1, len(spec.get("worker", [])) + len(spec.get("chief", [])))
+    return f"MultiWorkerMirrored, {workers} workers, {replicas} replicas ({kind})"
+  if name.startswith("Mirrored"):
+    return f"Mirrored {replicas}×{kind}"
+  return "1×GPU" if gpus else "CPU"
+
+
 def is_chief(strategy):
   """Only the chief writes checkpoints, summaries and samples.
 

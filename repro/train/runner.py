@@ -42,6 +42,9 @@ def _check_workdir(workdir):
     raise UsageError(f"cannot write to --workdir {workdir}: {e.strerror}; choose a writable folder")
 
 
+LONG_RUN_SECONDS = 3 * 3600   # said plainly once the speed is measured
+
+
 def _cluster_reason(e):
   """The gist of a collective-op failure: TF's message carries the op's whole definition trace."""
   lines = [l.strip() for l in (getattr(e, "message", "") or str(e)).splitlines() if l.strip()]
@@ -352,6 +355,11 @@ class Trainer:
   def _on_signal(self, signum, _):
     self._stop_signal = signum
 
+  @property
+  def stopped_by(self):
+    """The signal (SIGINT, SIGTERM) that stopped the last `train()` after saving, else None."""
+    return self._stop_signal
+
   def _set_learning_rates(self, step):
     for spec, opt in ((self.recipe.g_opt, self.g_opt), (self.recipe.d_opt, self.d_opt)):
       if spec.schedule == "linear":   # gan_cifar_resnet.py: lr * max(0, 1 - step / ITERS)
@@ -504,7 +512,7 @@ class Trainer:
   def _loop(self, start):
     r = self.recipe
     window_start, window_steps, logged = time.time(), 0, {}
-    consecutive_skips = 0
+    consecutive_skips, windows = 0, 0
     for step in range(start, r.steps):
       self._set_learning_rates(step)
       terms, health = self._traced_step(self._n_critic_arg(step))
@@ -526,13 +534,17 @@ class Trainer:
                          or "estimate" in k)
         self._log(f"step {done}/{r.steps} ({100 * done / r.steps:.0f}%) | {shown} | "
                   f"{rate:.1f} steps/s | ETA {time.strftime('%H:%M:%S', time.gmtime(eta))}")
+        windows += 1
+        if windows == 2 and eta > LONG_RUN_SECONDS:   # the first window includes the tracing
+          self._log(f"a long run: {r.steps - done} steps left at the measured {rate:.2g} steps/s "
+                    f"take about {eta / 3600:.0f} h on this machine (--steps shortens it)")
         window_start, window_steps, logged = time.time(), 0, values
       if done % r.eval.every == 0 or done == r.steps:
         logged.update(self._evaluate(done))
       if done % r.save_every == 0 or done == r.steps or self._stop_signal:
         self.store.save(done)
       if self._stop_signal:
-        self._log(f"stopped by signal {self._stop_signal} at step {done}; checkpoint saved in "
-                  f"{self.store.directory}: run the same command to resume")
+        self._log(f"stopped at step {done} of {r.steps} (checkpoint saved): run the same command "
+                  "to resume")
         break
     return logged

@@ -141,8 +141,14 @@ def format_summary(results, markdown=False):
   return "\n".join(lines)
 
 
-def exit_code(outcomes):
-  return 1 if any(o.status == "not reproduced" for o in outcomes) else 0
+# `verify --strict` exits with this code when an entry that ran was not reproduced (without --strict,
+# verify exits 0 whenever it ran what it could: 1 and 2 stay the suite's missing-data / usage codes).
+NOT_REPRODUCED_EXIT = 5
+
+
+def exit_code(outcomes, strict=False):
+  failed = any(o.status == "not reproduced" for o in outcomes)
+  return NOT_REPRODUCED_EXIT if strict and failed else 0
 
 
 # ---- formatting ------------------------------------------------------------------------------------

@@ -8,8 +8,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags, logging  # pylint: disable=g-import-not-at-top
 
+from repro import resources  # pylint: disable=g-import-not-at-top
 from repro.errors import UsageError, exit_on_error, parse_flags_or_exit  # pylint: disable=g-import-not-at-top
 
+__doc__ = sys.modules["repro.verify"].__doc__   # what --help shows  # pylint: disable=redefined-builtin
 FLAGS = flags.FLAGS
 flags.DEFINE_string("paper", None, "Registry file papers/<paper>.toml (ttur, fogan, wgan, klwgan, "
                     "coulomb, sinkhorn, metrics).")
@@ -17,8 +19,11 @@ flags.DEFINE_string("entry", None, "Only this entry id.")
 flags.DEFINE_string("checkpoint", None, "Generator to evaluate: a name from "
                     "checkpoints/manifest.json or a .keras file.")
 flags.DEFINE_string("workdir", None, "A training workdir (its latest checkpoint; KL-WGAN: a "
-                    "--table=synthetic workdir with one result.json per run).")
+                    "--table=synthetic workdir with one result.json per run). Without --paper: "
+                    "the paper of its recipe.json.")
 flags.DEFINE_enum("format", "text", ["text", "markdown", "json"], "Output format.")
+flags.DEFINE_boolean("strict", False, "Exit 5 when an entry that ran was not reproduced (default: "
+                     "exit 0 once everything that can run here ran).")
 flags.DEFINE_boolean("list", False, "List the registry files and their entries.")
 flags.DEFINE_boolean("all", False, "Every paper: one summary table of reproduced / not reproduced "
                      "/ cannot run here (and why), with the grand total.")
@@ -67,7 +72,9 @@ def main(argv):
       print(json.dumps([dict(zip(keys, row)) for row in verify.summary_rows(results)], indent=1))
     else:
       print(verify.format_summary(results, markdown=FLAGS.format == "markdown"), flush=True)
-    return verify.exit_code([o for outcomes in results.values() for o in outcomes])
+    return verify.exit_code([o for outcomes in results.values() for o in outcomes], FLAGS.strict)
+  if not FLAGS.paper and FLAGS.workdir and not FLAGS.record:
+    FLAGS.paper = _paper_of_workdir(FLAGS.workdir)
   if not FLAGS.paper:
     raise UsageError("--paper is required (or --list or --all); papers: "
                      f"{', '.join(registry.available_papers(FLAGS.registry))}")
@@ -76,25 +83,34 @@ def main(argv):
     entry = next((e for e in data["entries"] if e["id"] == FLAGS.entry), {})
     if not entry.get("recorded_run") or not FLAGS.workdir:
       raise UsageError("--record --entry=ID takes an entry with a recorded_run and --workdir=<its run>")
-    out = os.path.join(registry.REPO_ROOT, entry["recorded_run"])
+    out = resources.writable_data_path(entry["recorded_run"])
     evaluators.record_run(FLAGS.workdir, out, entry["command"])
     print(f"recorded the run of {FLAGS.workdir} in {out}")
   elif FLAGS.record:
     data = registry.load_registry(FLAGS.paper, FLAGS.registry)
     if FLAGS.paper != "klwgan" or not FLAGS.workdir or not data.get("results"):
       raise UsageError("--record takes --paper=klwgan --workdir=<a --table=synthetic workdir>")
-    out = os.path.join(registry.REPO_ROOT, data["results"])
+    out = resources.writable_data_path(data["results"])
     recorded = evaluators.record_klwgan_results(FLAGS.workdir, out)
     print(f"recorded {len(recorded['runs'])} runs in {out}")
   data, outcomes = verify.run(FLAGS.paper, FLAGS.entry, ctx(), FLAGS.registry)
   if FLAGS.record and not FLAGS.entry and not FLAGS.registry:   # the repository's own registry
-    readme = os.path.join(registry.REPO_ROOT, "README.md")
+    readme = resources.writable_data_path("README.md")
     if verify.update_readme(readme, verify.recorded_block(recorded, data, outcomes)):
       print(f"updated the recorded table in {readme}")
     else:
       print(f"{readme} has no {verify.README_MARKERS[0]} ... block; not updated")
   print(verify.FORMATS[FLAGS.format](data, outcomes), flush=True)
-  return verify.exit_code(outcomes)
+  return verify.exit_code(outcomes, FLAGS.strict)
+
+
+def _paper_of_workdir(workdir):
+  """The paper of a training workdir (its recipe.json), or None."""
+  try:
+    with open(os.path.join(workdir, "recipe.json"), encoding="utf-8") as f:
+      return json.load(f).get("paper") or None
+  except (OSError, ValueError):
+    return None
 
 
 def run():

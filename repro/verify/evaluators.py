@@ -16,9 +16,9 @@ from typing import List, Optional
 
 import numpy as np
 
+from repro import resources
 from repro.errors import DataUnavailableError, UsageError
 from repro.fileio import atomic_output
-from repro.verify.registry import REPO_ROOT
 
 
 @dataclasses.dataclass
@@ -240,7 +240,7 @@ def generator_for(entry, ctx):
 def _source_line(gen):
   steps = gen.entry.get("steps")
   where = gen.entry.get("checkpoint") or gen.path
-  return f"{gen.name} ({steps if steps is not None else '?'} steps; {os.path.relpath(where, REPO_ROOT) if os.path.isabs(where) else where})"
+  return f"{gen.name} ({steps if steps is not None else '?'} steps; {resources.display_path(where)})"
 
 
 def _quantize(entry):
@@ -406,7 +406,7 @@ def spearman(x, y):
 def recorded_run_path(entry):
   """The entry's recorded run (registry `recorded_run`, under the repository) if it exists."""
   path = entry.get("recorded_run")
-  path = path and os.path.join(REPO_ROOT, path)
+  path = path and resources.data_path(path)
   return path if path and os.path.isfile(path) else None
 
 
@@ -515,8 +515,8 @@ def klwgan_runs(ctx):
                        f"(written by python -m repro.papers.klwgan --table=synthetic)")
     runs = [_read_json(p) for p in paths]
   else:
-    path = ctx.results if ctx.results and os.path.isabs(ctx.results) else os.path.join(
-        REPO_ROOT, ctx.results or "")
+    path = ctx.results if ctx.results and os.path.isabs(ctx.results) else resources.data_path(
+        ctx.results or "")
     if not ctx.results or not os.path.isfile(path):
       raise UsageError(f"recorded results {ctx.results or '(none in the registry)'} not found; "
                        "pass --workdir=<a --table=synthetic workdir>")

@@ -12,10 +12,13 @@ import subprocess
 import sys
 import tomllib
 
+from repro import resources
 from repro.errors import UsageError
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-REGISTRY_DIR = os.path.join(REPO_ROOT, "papers")
+REGISTRY_DIR = resources.data_path("papers")
+# The folder holding the `repro` package: a command check runs there, so `python -m repro...`
+# imports this very package (a checkout, or site-packages when installed); it writes nothing.
+_IMPORT_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 EVALUATORS = ("generator_fid", "generator_is", "reference_fid", "reference_is", "mode_coverage",
               "w_estimate_tracks_quality", "klwgan_synthetic", "klwgan_synthetic_compare",
@@ -217,7 +220,7 @@ def check_commands(commands, python=None):
     by_module.setdefault(module, []).append((command, args))
   for module, items in sorted(by_module.items()):
     result = subprocess.run([python or sys.executable, "-c", _CHECKER, module, json.dumps(items)],
-                            capture_output=True, text=True, cwd=REPO_ROOT, timeout=300,
+                            capture_output=True, text=True, cwd=_IMPORT_ROOT, timeout=300,
                             env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
     lines = [l for l in result.stdout.strip().splitlines() if l.startswith("{")]
     if result.returncode != 0 or not lines:

@@ -23,6 +23,7 @@ import os
 
 import numpy as np
 
+from repro import resources
 from repro.errors import DataUnavailableError, UsageError
 
 KINDS = ("saddle_claim", "fid_disturbance")
@@ -93,11 +94,10 @@ def _saddle(entry, ctx):
 
 def _recorded_path(ctx):
   from repro.metrics import fid_disturbance as fd  # pylint: disable=g-import-not-at-top
-  from repro.verify.registry import REPO_ROOT  # pylint: disable=g-import-not-at-top
   if ctx.workdir:
     return os.path.join(ctx.workdir, fd.RESULT_NAME)
   if ctx.results and str(ctx.results).endswith(fd.RESULT_NAME):
-    return ctx.results if os.path.isabs(ctx.results) else os.path.join(REPO_ROOT, ctx.results)
+    return ctx.results if os.path.isabs(ctx.results) else resources.data_path(ctx.results)
   return None
 
 
@@ -160,8 +160,7 @@ def _disturbance(entry, ctx):
   found = recorded_family(entry, ctx)
   if found:
     study, fam, path = found
-    from repro.verify.registry import REPO_ROOT  # pylint: disable=g-import-not-at-top
-    source = os.path.relpath(path, REPO_ROOT) if path.startswith(REPO_ROOT) else path
+    source = resources.display_path(path)
     n = study["n"]
     fids, levels = fam["fid"], fam["levels"]
     details = {"source": f"recorded: {source} ({study.get('recorded', '?')})"}

@@ -5,7 +5,8 @@ openai/improved-gan ``inception_score/model.py`` and TTUR ``FIDvsINC/fidutils.py
 
 * The graph comes from ``inception-2015-12-05.tgz`` (``INCEPTION_URL``); pass the ``.pb``, the ``.tgz``
   or a folder holding either via ``graph_path`` / ``--inception_graph`` or the environment
-  variable ``REPRO_INCEPTION_GRAPH``, or put it in ``~/.cache/repro/`` (``$XDG_CACHE_HOME/repro``).
+  variable ``REPRO_INCEPTION_GRAPH``, or put it in the cache folder
+  ``~/.cache/repro/`` (``$REPRO_CACHE_DIR``, else ``$XDG_CACHE_HOME/repro``).
   Nothing is downloaded at run time; a missing file is a one-line DataUnavailableError naming the
   file, the URL and where to put it.
 * Input: float RGB images in [0, 255], any size, fed at ``ExpandDims:0`` (skipping the JPEG decoder).
@@ -51,9 +52,10 @@ _OLD_BATCH_NORM = "BatchNormWithGlobalNormalization"
 
 
 def default_dir():
-  """The folder searched when no path is given: $XDG_CACHE_HOME/repro (default ~/.cache/repro)."""
-  cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-  return os.path.join(cache, "repro")
+  """The folder searched when no path is given: the cache folder (repro.resources.cache_dir():
+  $REPRO_CACHE_DIR, else $XDG_CACHE_HOME/repro, default ~/.cache/repro)."""
+  from repro import resources  # pylint: disable=g-import-not-at-top
+  return resources.cache_dir()
 
 
 def missing_graph_message(looked_at):
