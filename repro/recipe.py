@@ -427,7 +427,7 @@ def _build(cls, values, prefix):
 
 _TOP = ("z_dim", "z_dist", "batch_size", "steps", "n_critic", "n_critic_schedule", "real_batches",
         "generator_real", "generator_noise",
-        "seed", "save_every", "log_every", "keep_checkpoints", "jit_compile")
+        "seed", "init_from", "save_every", "log_every", "keep_checkpoints", "jit_compile")
 
 
 def make(paper, dataset, arch, model=None, objective=("wgan", None), evaluation=None,

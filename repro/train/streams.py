@@ -11,12 +11,12 @@ one run are statistically independent of each other and of every stream of anoth
            seed [data, i]), the tfds shuffle; also the global seeds while the pipeline is built
   preview  the fixed noise of the sample files and the real points of the scatter plots
   eval     the fresh noise of each evaluation, `eval_noise_seed(step)`
-  eval_real  the real points an evaluation compares with (repro.papers.evaluation)
+  eval_real  the real points an evaluation compares generated samples with
 
-Why not the seed itself: `tf.random.Generator.from_seed(s)` is the Philox state [counter s, key 0], so
-seeds s and s + 1 give the same noise shifted by one counter block (4 values), and a seed used both
-for the initialisers and for stateless data seeds [s, i] ties streams that must not meet
-(README, "Fidelity": the WGAN-GP toy gap).
+Why not the seed itself: the trainer's generator was `tf.random.Generator.from_seed(s)`, the Philox
+state [counter s, key 0], so seeds s and s + 1 drew the same noise and uniforms shifted by one counter
+block (4 values) in every update: different seeds were not independent runs
+(tests/test_run_streams.py; README, "Whole runs: the WGAN-GP toy gap").
 """
 
 import numpy as np
