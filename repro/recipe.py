@@ -166,6 +166,7 @@ class Recipe(_Spec):
   ema: EMA = EMA()
   eval: Evaluation = Evaluation()
   seed: int = 0
+  init_from: str = ""           # initial weights from an .npz (repro.train.initial); "": the seed's
   save_every: int = 1000
   log_every: int = 100
   keep_checkpoints: int = 3
@@ -232,6 +233,10 @@ class Recipe(_Spec):
           raise UsageError(f"{side}_opt.{name} must be in [0, 1), got {getattr(opt, name)!r}")
       _choose(f"{side}_opt.kind", opt.kind, OPTIMIZERS)
       _choose(f"{side}_opt.schedule", opt.schedule, ("constant", "linear"))
+    if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
+      raise UsageError(f"--seed must be a non-negative integer, got {self.seed!r}")
+    if not isinstance(self.init_from, str):
+      raise UsageError(f"--init_from must be a path to an .npz file, got {self.init_from!r}")
     if not isinstance(self.jit_compile, bool):
       raise UsageError(f"--jit_compile must be true or false, got {self.jit_compile!r}")
     if not isinstance(self.ema.start, int) or self.ema.start < 0:
@@ -278,7 +283,7 @@ COMMON = {
     "g_lr": "g_opt.lr", "d_lr": "d_opt.lr", "z_dim": "z_dim", "ema_decay": "ema.decay",
     "ema_start": "ema.start", "save_every": "save_every", "eval_every": "eval.every",
     "log_every": "log_every", "jit_compile": "jit_compile", "data_dir": "data.data_dir",
-    "download": "data.download",
+    "download": "data.download", "init_from": "init_from",
 }
 # Merged into a dict field rather than replacing it.
 MERGED = {"net": "model.args"}
@@ -422,7 +427,7 @@ def _build(cls, values, prefix):
 
 _TOP = ("z_dim", "z_dist", "batch_size", "steps", "n_critic", "n_critic_schedule", "real_batches",
         "generator_real", "generator_noise",
-        "seed", "save_every", "log_every", "keep_checkpoints", "jit_compile")
+        "seed", "init_from", "save_every", "log_every", "keep_checkpoints", "jit_compile")
 
 
 def make(paper, dataset, arch, model=None, objective=("wgan", None), evaluation=None,

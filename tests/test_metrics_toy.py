@@ -59,6 +59,33 @@ def test_mmd_matches_f_wgan():
   assert abs(toy.mmd_klwgan(z, z)) < 1e-12
 
 
+def test_mmd_rbf_unbiased_by_hand():
+  # x = {0, 1}, y = {0, 2} on a line, h = 1: k(d) = exp(-d^2 / 2).
+  x, y = np.array([[0.0], [1.0]]), np.array([[0.0], [2.0]])
+  k = lambda d: np.exp(-d * d / 2.0)
+  xy = (k(0) + k(2) + k(1) + k(1)) / 4
+  assert abs(toy.mmd_rbf_unbiased(x, y, 1.0) - (k(1) + k(2) - 2 * xy)) < 1e-14
+  rng = np.random.default_rng(3)
+  a, b = rng.normal(size=(700, 2)), rng.normal(size=(600, 2))
+  d2 = lambda p, q: ((p[:, None] - q[None]) ** 2).sum(-1)
+  kaa, kbb = np.exp(-d2(a, a) / 0.02), np.exp(-d2(b, b) / 0.02)
+  loop = ((kaa.sum() - 700) / (700 * 699) + (kbb.sum() - 600) / (600 * 599)
+          - 2 * np.exp(-d2(a, b) / 0.02).mean())
+  assert abs(toy.mmd_rbf_unbiased(a, b, 0.1) - loop) < 1e-12
+  assert abs(toy.mmd_rbf_unbiased(a, b, 0.1)) < 0.001 < toy.mmd_rbf_unbiased(a, b + 1.0, 0.1)
+
+
+def test_mixture_run_scores_by_hand():
+  centers = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0]])
+  samples = np.concatenate([np.tile(centers[0] + [0.09, 0.0], (100, 1)), np.tile(centers[1], (100, 1)),
+                            np.tile(centers[2], (5, 1)), np.tile([0.0, -3.0], (95, 1))])
+  real = np.tile(centers, (10, 1))
+  scores = toy.mixture_run_scores(samples, real, centers, std=0.05)
+  # near: within 0.1 (0.09 counts); a mode needs ceil(2 % of 300) = 6 near samples
+  assert scores["near"] == 205 / 300 and scores["counts"] == [100, 100, 5] and scores["modes"] == 2
+  assert scores["mmd2"] == toy.mmd_rbf_unbiased(samples, real, 0.1)
+
+
 def test_kde_matches_scipy():
   pytest.importorskip("scipy")
   from scipy.stats import gaussian_kde

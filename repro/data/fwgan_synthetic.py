@@ -21,8 +21,8 @@ returns the same points. Quirks kept on purpose:
 * MoG: `Grid()` calls `np.random.seed(1)` in its constructor, so every f-wgan MoG run trains on
   the same 5000 points whatever the process seed, and the notebook's evaluation set
   (`v().sample(5000)`, a new Grid) *equals* the training set. `source(...)` reproduces this.
-* The other five are unseeded in f-wgan (each run draws new data); here run k uses
-  RandomState(seed) so runs are reproducible.
+* The other five are unseeded in f-wgan (each run draws new data); here a run's points
+  come from RandomState(the dataset seed it is given), so runs are reproducible.
 * Training batches come in f-wgan's DataLoader order: no shuffling, batch 256, the last batch of
   each epoch has 5000 - 19·256 = 136 points.
 """

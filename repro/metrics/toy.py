@@ -2,6 +2,7 @@
 
 * ``mode_coverage``: for Gaussian-mixture targets (WGAN-GP ``gan_toy.py`` 8/25 Gaussians, ...).
   The WGAN-GP code reports no toy metric; this is the suite's definition (see the function).
+* ``mmd_rbf_unbiased``: unbiased MMD² with a Gaussian kernel of bandwidth h (the toy whole-run scorer).
 * ``mmd_klwgan``: exactly ``mmd(X, Y)`` of ermongroup/f-wgan ``synthetic/kl_wgan.py``: Euclidean
   distances divided by the data dimension D, Gaussian kernel k = exp(-(||a - b|| / D)^2), biased
   estimator ``mean(Kxx) + mean(Kyy) - 2 mean(Kxy)`` (diagonals included). The paper's table reports
@@ -120,6 +121,36 @@ def mmd_klwgan(x, y):
   y = _points(y, "y", dim=x.shape[1])
   scale = float(x.shape[1]) ** 2
   return _mean_kernel(x, x, scale) + _mean_kernel(y, y, scale) - 2.0 * _mean_kernel(x, y, scale)
+
+
+def mmd_rbf_unbiased(x, y, bandwidth=0.1):
+  """Unbiased MMD^2 with the Gaussian kernel k(a, b) = exp(-||a - b||^2 / (2 h^2)), h = bandwidth:
+  the means of k over distinct pairs within x and within y (diagonals left out) minus twice the
+  mean over x-y pairs. The whole-run toy comparisons (README, "Whole runs") use h = 0.1 against
+  4000 fresh real points."""
+  x = _points(x, "x")
+  y = _points(y, "y", dim=x.shape[1])
+  if x.shape[0] < 2 or y.shape[0] < 2:
+    raise UsageError("the unbiased MMD needs at least 2 points on each side")
+  scale = 2.0 * float(bandwidth) ** 2
+
+  def within(a):   # mean over pairs i != j; k(a_i, a_i) = 1
+    n = a.shape[0]
+    return (_mean_kernel(a, a, scale) * n * n - n) / (n * (n - 1))
+
+  return within(x) + within(y) - 2.0 * _mean_kernel(x, y, scale)
+
+
+def mixture_run_scores(samples, real, centers, std, radius=0.1, mode_share=0.02, bandwidth=0.1):
+  """The whole-run toy scores of issue 27: `near`, the fraction of samples within `radius` of their
+  nearest centre; `modes`, the centres holding at least `mode_share` of all samples among the near
+  ones; `mmd2`, `mmd_rbf_unbiased(samples, real, bandwidth)`."""
+  n = _points(samples, "samples").shape[0]
+  coverage = mode_coverage(samples, centers, std, n_sigma=radius / float(np.max(std)),
+                           min_count=max(1, int(np.ceil(mode_share * n))))
+  return {"near": coverage.high_quality_fraction, "modes": coverage.modes_covered,
+          "counts": [int(c) for c in coverage.counts],
+          "mmd2": mmd_rbf_unbiased(samples, real, bandwidth)}
 
 
 def scott_factor(n, d):

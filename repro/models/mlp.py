@@ -1,5 +1,7 @@
 """MLPs for 2-D data (gan_toy.py: 3 hidden ReLU layers of 512 for both G and D, noise dim 2)."""
 
+import re
+
 import keras
 
 from repro.models import layers
@@ -28,3 +30,42 @@ def build(data_shape, z_dim, hidden=(512, 512, 512), init="keras"):
   from repro.models.checks import vector_dim  # pylint: disable=g-import-not-at-top
   dim = vector_dim("mlp", data_shape)
   return (mlp_generator(z_dim, dim, tuple(hidden), init), mlp_critic(dim, tuple(hidden), init))
+
+
+# gan_toy.py's tflib names: [<group>/][<scope>/]<Net>.<i>[.Linear].<W|b>[/<optimizer slot>];
+# Linear layers 1-3 are the hidden ReLU layers, 4 the output.
+_GAN_TOY_NAME = re.compile(r"(?:^|/)(Generator|Discriminator)\.([1-4])(?:\.Linear)?\.([Wb])(/\w+)?$")
+
+
+def gan_toy_name(official):
+  """The suite variable name (`generator/dense_0/kernel`, ...) of a gan_toy.py network variable;
+  None for anything else (optimizer slots, beta powers, a golden's inputs)."""
+  m = _GAN_TOY_NAME.search(official)
+  if m is None or m.group(4):
+    return None
+  net, index, param, _ = m.groups()
+  layer = "out" if index == "4" else f"dense_{int(index) - 1}"
+  side = "generator" if net == "Generator" else "critic"
+  return f"{side}/{layer}/{'kernel' if param == 'W' else 'bias'}"
+
+
+def from_gan_toy_names(values):
+  """{suite name: array} of the network variables among {gan_toy.py name: array} (e.g. a golden's
+  arrays, whose names carry a group prefix such as `init/`; other arrays are left out). When
+  several groups hold the same variable, the `init/` one is taken; other duplicates are a
+  UsageError."""
+  from repro.errors import UsageError  # pylint: disable=g-import-not-at-top
+  candidates = {}
+  for key in values:
+    name = gan_toy_name(key)
+    if name is not None:
+      candidates.setdefault(name, []).append(key)
+  out = {}
+  for name, keys in candidates.items():
+    if len(keys) > 1:
+      keys = [k for k in keys if k.startswith("init/")]
+      if len(keys) != 1:
+        raise UsageError(f"--init_from: {', '.join(candidates[name])} are all {name}; keep one "
+                         f"group (or name the initial one init/)")
+    out[name] = values[keys[0]]
+  return out

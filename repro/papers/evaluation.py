@@ -54,15 +54,18 @@ def points_prdc(recipe):
 
 def _prdc_against_real_points(recipe, n):
   """samples -> {precision, recall, density, coverage} against `n` training points drawn once per
-  run from their own stream (seed + 2: the training iterator does not advance)."""
+  run from their own stream (repro.train.streams "eval_real": the training iterator does not
+  advance)."""
   cache = {}
 
   def prdc_of(samples):
     import numpy as np  # pylint: disable=g-import-not-at-top
     from repro import data  # pylint: disable=g-import-not-at-top
     from repro.metrics import prdc  # pylint: disable=g-import-not-at-top
+    from repro.train import streams  # pylint: disable=g-import-not-at-top
     if "real" not in cache:
-      cache["real"] = next(iter(data.get_dataset(recipe.dataset, "train", n, recipe.seed + 2)))
+      seed = streams.eval_real_seed(recipe.seed)
+      cache["real"] = next(iter(data.get_dataset(recipe.dataset, "train", n, seed)))
     samples = np.asarray(samples, np.float64)
     if not np.all(np.isfinite(samples)):
       return {k: float("nan") for k in ("precision", "recall", "density", "coverage")}

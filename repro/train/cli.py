@@ -15,7 +15,7 @@ from absl import app, flags, logging
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from repro import recipe as recipe_lib
-from repro.errors import UsageError, exit_on_error, parse_flags_or_exit
+from repro.errors import DataUnavailableError, UsageError, exit_on_error, parse_flags_or_exit
 
 FLAGS = flags.FLAGS
 
@@ -46,6 +46,9 @@ def define_common_flags():
   flags.DEFINE_string("text_file", None, "Language GANs: a UTF-8 text file, one sentence per line "
                       "(or the extracted One Billion Word folder); selects --dataset=text.")
   flags.DEFINE_boolean("download", None, "Let tfds download and prepare the dataset.")
+  flags.DEFINE_string("init_from", None, "Initial network weights from an .npz: {generator/<keras "
+                      "path>: array, critic/<keras path>: array} for every variable, or gan_toy.py's "
+                      "variable names for the mlp (README, Initial weights from a file).")
   flags.DEFINE_boolean("deterministic", False, "Turn on TensorFlow op determinism.")
   flags.DEFINE_string("strategy", "auto", "auto|one|mirrored|multiworker|tpu")
   flags.DEFINE_integer("cpu_devices", 0, "Split the CPU into N logical devices (testing Mirrored).")
@@ -161,6 +164,8 @@ def train_main(paper, recipe_fn, options, datasets, default_dataset, extra=()):
     if dataset == "text":   # read and check the lines before TensorFlow starts (cached)
       from repro.data import text  # pylint: disable=g-import-not-at-top
       text.corpus_for(recipe)
+    if recipe.init_from and not os.path.isfile(recipe.init_from):
+      raise DataUnavailableError(f"--init_from {recipe.init_from}: no such file")
     from repro import registry  # pylint: disable=g-import-not-at-top
     registry.ARCHITECTURES.check_args(recipe.model.arch, recipe.model.args)   # --net
     from repro.train import distribute  # pylint: disable=g-import-not-at-top

@@ -20,6 +20,8 @@ from repro import registry
 from repro.errors import ClusterError, DivergenceError, UsageError
 from repro.recipe import Recipe, n_critic_at, resume_differences
 from repro.train import images
+from repro.train import initial
+from repro.train import streams
 from repro.train.checkpoints import CheckpointStore
 from repro.train.distribute import is_chief, is_multi_worker
 from repro.train.step import RandomDraws, TrainStep, build_parts
@@ -239,14 +241,18 @@ class Trainer:
       tf.config.experimental.enable_op_determinism()
     if self.chief:
       _check_workdir(workdir)
-    keras.utils.set_random_seed(recipe.seed)  # before the data: tfds shuffling uses the global seed
+    # Each random stream has its own seed (repro.train.streams). The global seeds are set to the
+    # data stream's while the pipeline is built (tfds shuffling reads the global seed), then to the
+    # init stream's for the networks' initialisers.
+    keras.utils.set_random_seed(streams.data_seed(recipe.seed))
     d = recipe.data
-    dataset = data.get_dataset(recipe.dataset, "train", recipe.batch_size, recipe.seed,
+    dataset = data.get_dataset(recipe.dataset, "train", recipe.batch_size,
+                               streams.data_seed(recipe.seed),
                                data_dir=d.data_dir or None, download=d.download,
                                source=d.source, text=dict(d.text) or None,
                                image_size=d.image_size)
     check_recipe_file(workdir, recipe, write=self.chief)
-    keras.utils.set_random_seed(recipe.seed)
+    keras.utils.set_random_seed(streams.init_seed(recipe.seed))
     # Text: (length, vocabulary) of the loaded corpus (the vocabulary comes from the data).
     # Images: resized to recipe.data.image_size when it is set (WassersteinGAN's CIFAR-10 at 64).
     shape = (tuple(dataset.element_spec.shape[1:]) if self.info.kind == "text"
@@ -256,7 +262,11 @@ class Trainer:
         models = models(recipe)
       parts = build_parts(recipe, shape, models)
     self.generator, self.critic, self.g_opt, self.d_opt, self.step, self.ema = parts
-    self.rng = tf.random.Generator.from_seed(recipe.seed)
+    if recipe.init_from:   # a checkpoint, when there is one, replaces these on restore
+      initial.load_into(recipe.init_from, recipe.model.arch, self.generator, self.critic)
+      if self.ema is not None:
+        self.ema.set_weights(self.generator.get_weights())
+    self.rng = streams.draws_generator(recipe.seed)
     self.iterator = iter(dataset)
     self._check_data_shape(dataset)
     self.best = tf.Variable(np.nan, dtype=tf.float64, trainable=False, name="best")
@@ -292,7 +302,7 @@ class Trainer:
 
   # ---- noise and sampling --------------------------------------------------------------------------
   def _draw_fixed_noise(self, n, seed=None):
-    rng = np.random.default_rng(self.recipe.seed + 1 if seed is None else seed)
+    rng = np.random.default_rng(streams.preview_seed(self.recipe.seed) if seed is None else seed)
     if self.recipe.z_dist == "uniform":
       return rng.uniform(-1, 1, (n, self.recipe.z_dim)).astype(np.float32)
     return rng.standard_normal((n, self.recipe.z_dim)).astype(np.float32)
@@ -312,7 +322,8 @@ class Trainer:
     "training" sampler runs batch norm on each batch's statistics and leaves the moving averages
     as they were."""
     spec = self.recipe.eval
-    z = self._draw_fixed_noise(n, seed=[self.recipe.seed, int(self.step.numpy()), 2])
+    z = self._draw_fixed_noise(n, seed=streams.eval_noise_seed(self.recipe.seed,
+                                                               int(self.step.numpy())))
     net = self.ema if (spec.use_ema and self.ema is not None) else self.generator
     if spec.sampler == "inference":
       return self.sample(z=z, use_ema=spec.use_ema, batch=spec.sample_batch)
@@ -327,7 +338,8 @@ class Trainer:
     """1000 training points for the scatter plots (its own stream: the training iterator must
     not advance)."""
     if self._real_preview is None:
-      preview = data.get_dataset(self.recipe.dataset, "train", 1000, self.recipe.seed + 1)
+      preview = data.get_dataset(self.recipe.dataset, "train", 1000,
+                                 streams.preview_seed(self.recipe.seed))
       self._real_preview = next(iter(preview)).numpy()
     return self._real_preview
 
