@@ -78,9 +78,11 @@ def official_spread():
       if "results" in data:    # {case: {configuration: {"max_rel": x}}}
         for case, configs in data["results"].items():
           out[case] = max(c["max_rel"] for c in configs.values())
-      else:                    # {case: {"configs": {configuration: {"max_rel_all": x}}}}
+      else:                    # {case: {"configs": {configuration: {"max_rel_state": x}}}}
+        # state tensors only: gan_toy.py's disc_cost fetched beside its update races with it under
+        # 2 threads (2e-4), which says nothing of the state the tests compare (official_spread.json)
         for case, entry in data["cases"].items():
-          out[case] = max(c["max_rel_all"] for c in entry["configs"].values())
+          out[case] = max(c["max_rel_state"] for c in entry["configs"].values())
   return out
 
 
