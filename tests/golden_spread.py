@@ -13,6 +13,7 @@ value it took in any configuration, on any processor in the file, or in the offi
 
 import argparse
 import collections
+import fnmatch
 import glob
 import json
 import os
@@ -46,9 +47,9 @@ def processor():
   return platform.processor() or platform.machine()
 
 
-def run_config(name, env):
+def run_config(name, env, patterns=FILES):
   """{(test, check): (measured, bound)} of one configuration, measured in a fresh process."""
-  files = sorted(f for pattern in FILES for f in glob.glob(os.path.join(ROOT, pattern)))
+  files = sorted(f for pattern in patterns for f in glob.glob(os.path.join(ROOT, pattern)))
   with tempfile.TemporaryDirectory() as tmp:
     log = os.path.join(tmp, "log.jsonl")
     child = dict(os.environ, **env, **{step_goldens.LOG_ENV: log})
@@ -145,6 +146,8 @@ def main(argv=None):
   parser.add_argument("--write", action="store_true",
                       help="store the results in spread.json and the README table")
   parser.add_argument("--table", action="store_true", help="only print the table of spread.json")
+  parser.add_argument("--files", default=",".join(FILES),
+                      help="comma-separated test file patterns (default: every golden test file)")
   args = parser.parse_args(argv)
   spread = {}
   if os.path.exists(SPREAD):
@@ -157,9 +160,12 @@ def main(argv=None):
       print(f"error: unknown configuration(s) {unknown}; choose from {list(CONFIGS)}", file=sys.stderr)
       return 2
     cpu, failed = processor(), []
-    entry = spread[cpu] = {}   # a new measurement replaces this processor's (bounds may have changed)
+    patterns = args.files.split(",")
+    entry = spread.setdefault(cpu, {})
+    for key in [k for k in entry if any(fnmatch.fnmatch(k.split("::")[0], p) for p in patterns)]:
+      del entry[key]   # a new measurement replaces these files' (their bounds may have changed)
     for name in names:
-      code, checks = run_config(name, CONFIGS[name])
+      code, checks = run_config(name, CONFIGS[name], patterns)
       for key, (measured, bound) in checks.items():
         entry.setdefault(key, {"bound": bound, "measured": {}})["measured"][name] = float(
             f"{measured:.3g}")
