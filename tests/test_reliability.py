@@ -335,9 +335,14 @@ class _absl_warnings:  # pylint: disable=invalid-name
 
     self._handler = Handler()
     self._logger = absl_logging.get_absl_logger()
+    # an in-process command that exited on an error leaves the logger at ERROR
+    # (repro.errors silences teardown warnings): collect regardless of what ran before
+    self._level = self._logger.level
+    self._logger.setLevel(logging.WARNING)
     self._logger.addHandler(self._handler)
     return self.messages
 
   def __exit__(self, *exc):
     self._logger.removeHandler(self._handler)
+    self._logger.setLevel(self._level)
     return False
