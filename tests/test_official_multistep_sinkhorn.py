@@ -14,7 +14,6 @@ from tests import test_official_step_sinkhorn as one_step_sinkhorn
 
 K = 30
 
-# ---- regularized-OT GAN (numpy reference) -----------------------------------------------------
 MOMENTUM_THROUGH_ZERO = ("d_opt/d_opt/phi_out_bias_momentum", "d_opt/d_opt/psi_out_bias_momentum")
 
 
@@ -47,6 +46,7 @@ def test_sinkhorn_dual_30_steps(sinkhorn_golden):
   g = sinkhorn_golden
   replay = one_step_sinkhorn._replay(g)
   snapshots = multistep.stored_steps(g, "step")
+  assert snapshots == [1, 5, 10, 20, 30]
   # per step: 5 dual updates on fresh real batches and noise, the generator on fresh noise
   states = multistep.run(replay, g["real"], g["noise"], g["uniform"], K, snapshots)
   expected = {k: one_step_sinkhorn._mapped(g, f"step{k}") for k in snapshots}
@@ -62,6 +62,7 @@ def test_sinkhorn_pixel_30_steps(sinkhorn_golden):
   replay = one_step_sinkhorn._replay(g, "none", solver="sinkhorn", space="pixel",
                                      sinkhorn_tol=1e-6, sinkhorn_iters=2000)
   snapshots = multistep.stored_steps(g, "pixel")
+  assert snapshots == [1, 5, 10, 20, 30]
   # pixel step k reads real batch k and noise k of the same streams
   states = multistep.run(replay, g["real"][:K], g["noise"][:K], g["uniform"][:K], K, snapshots)
   expected = {k: one_step_sinkhorn._mapped(g, f"pixel{k}") for k in snapshots}
