@@ -46,7 +46,7 @@ def load_average():
 
 def machine_info():
   info = {"cpus": os.cpu_count(), "python": platform.python_version(),
-          "platform": platform.platform(), "processor": _cpu_model()}
+          "platform": platform.platform(), "processor": cpu_model()}
   for module in ("numpy", "scipy", "tensorflow", "keras", "ot"):
     mod = sys.modules.get(module)
     if mod is not None:
@@ -57,7 +57,8 @@ def machine_info():
   return info
 
 
-def _cpu_model():
+def cpu_model():
+  """The processor's model name (/proc/cpuinfo), else platform.processor()."""
   try:
     with open("/proc/cpuinfo") as f:
       for line in f:

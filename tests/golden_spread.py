@@ -17,11 +17,11 @@ import fnmatch
 import glob
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
 
+from bench.common import cpu_model
 from tests import step_goldens
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -34,17 +34,6 @@ CONFIGS = {f"onednn{o}-threads{t}": {"TF_ENABLE_ONEDNN_OPTS": str(o), "TF_NUM_IN
            for o in (1, 0) for t in (1, 2)}
 # The official code re-run against its own golden, per case and configuration (two layouts, below).
 OFFICIAL = ("official_spread.json", "official_spread_torch.json")
-
-
-def processor():
-  try:
-    with open("/proc/cpuinfo") as f:
-      for line in f:
-        if line.startswith("model name"):
-          return line.split(":", 1)[1].strip()
-  except OSError:
-    pass
-  return platform.processor() or platform.machine()
 
 
 def run_config(name, env, patterns=FILES):
@@ -159,7 +148,7 @@ def main(argv=None):
     if unknown:
       print(f"error: unknown configuration(s) {unknown}; choose from {list(CONFIGS)}", file=sys.stderr)
       return 2
-    cpu, failed = processor(), []
+    cpu, failed = cpu_model(), []
     patterns = args.files.split(",")
     entry = spread.setdefault(cpu, {})
     for key in [k for k in entry if any(fnmatch.fnmatch(k.split("::")[0], p) for p in patterns)]:
