@@ -170,12 +170,16 @@ def markdown(table, steps, n_samples, hardware):
 
 
 def write_figure(runs, path):
+  """One row of seed 0's preview samples per method, each named."""
+  from repro import figures  # pylint: disable=g-import-not-at-top
   from repro.train import images  # pylint: disable=g-import-not-at-top
   rows = [r for m in METHODS for r in runs if r["method"] == m and r["seed"] == 0]
   if not rows:
     return None
-  samples = np.concatenate([np.asarray(r["samples_preview"], np.float32) for r in rows])
-  images.write_png(path, images.image_grid(samples[..., None], columns=10))
+  named = [(r["method"], images.image_grid(np.asarray(r["samples_preview"], np.float32)[..., None],
+                                           columns=10)) for r in rows]
+  images.write_png(path, figures.labelled_rows(
+      named, "Fashion-MNIST samples of each method (seed 0, final step)"))
   return [r["method"] for r in rows]
 
 

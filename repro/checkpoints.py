@@ -411,8 +411,12 @@ def sample_picture(generator, seed=0):
   info = data.dataset_info(generator.dataset)
   if info.kind == "image":
     return images.image_grid(generator.sample(64, seed=seed))
+  from repro import figures  # pylint: disable=g-import-not-at-top
+  from repro.data import toy  # pylint: disable=g-import-not-at-top
   real = next(iter(data.get_dataset(generator.dataset, "train", 1000, seed + 1))).numpy()
-  return images.scatter_image(real, generator.sample(1000, seed=seed))
+  return figures.scatter(real, generator.sample(1000, seed=seed),
+                         f"{generator.name} ({generator.dataset}), sample seed {seed}",
+                         centers=toy.centres_or_none(generator.dataset))
 
 
 # ---- --checkpoint mode of the paper modules -----------------------------------------------------

@@ -206,6 +206,7 @@ def test_contamination_images_look_like_mnist_digits():
 
 def test_plot_ticks_are_round_numbers():
   from repro.metrics import fid_disturbance as fd
-  assert [fd.nice_step(x) for x in (41.6, 29.2, 5.9, 0.3, 2.0)] == [50.0, 50.0, 10.0, 0.5, 2.0]
+  from repro import figures
+  assert [figures.nice_step(x) for x in (41.6, 29.2, 5.9, 0.3, 2.0)] == [50.0, 50.0, 10.0, 0.5, 2.0]
   assert fd.monotone_increase([0.1, 4.0, 12.2, 29.5]) == pytest.approx(3.9)
   assert fd.monotone_increase([1.0, 3.0, 2.0]) == pytest.approx(-1.0)

@@ -33,6 +33,14 @@ def mixture_spec(name):
   raise ValueError(f"{name} is not a Gaussian mixture")
 
 
+def centres_or_none(name):
+  """The centres of a Gaussian-mixture set (for plots), None for the other 2-D sets."""
+  try:
+    return mixture_spec(name)[0]
+  except ValueError:
+    return None
+
+
 def eight_gaussians_batch(batch_size, seed):
   """One fresh batch: a uniformly chosen centre plus N(0, 0.02²) noise, divided by 1.414."""
   s1, s2 = tf.unstack(tf.random.experimental.stateless_split(seed, 2))

@@ -42,6 +42,7 @@ import time
 import numpy as np
 from absl import app, flags
 
+from repro import figures
 from repro.errors import (DataUnavailableError, UsageError, exit_on_error,
                           parse_flags_or_exit)
 from repro.metrics import disturb
@@ -247,17 +248,6 @@ def find_study(data, dataset, extractor):
 
 # ---- the plot (Pillow, which TensorBoard already needs) ----------------------------------------
 
-def nice_step(raw):
-  """1, 2, 2.5 or 5 times a power of ten, the smallest at least `raw` (> 0)."""
-  if raw <= 0:
-    return 1.0
-  power = 10.0 ** np.floor(np.log10(raw))
-  for m in (1.0, 2.0, 2.5, 5.0, 10.0):
-    if m * power >= raw - 1e-12:
-      return float(m * power)
-  return float(10 * power)
-
-
 def plot(result, path, panel=(300, 230)):
   """PNG: one panel per family, FID (y) vs disturbance level (x)."""
   from PIL import Image, ImageDraw, ImageFont  # pylint: disable=g-import-not-at-top
@@ -284,7 +274,7 @@ def plot(result, path, panel=(300, 230)):
                 font=font)
       continue
     levels, fids = fam["levels"], fam["fid"]
-    step = nice_step(max(fids) / 5)
+    step = figures.nice_step(max(fids) / 5)
     hi = step * (int(max(fids) / step) + 1)
     for t in np.arange(0, hi + step / 2, step):
       y = bottom - (t / hi) * (bottom - top)

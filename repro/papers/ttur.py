@@ -308,22 +308,17 @@ def run_saddle(seed=0, n_iter=5000, sigma=SADDLE_SIGMA):
   return results
 
 
-def _saddle_picture(results, width=600, height=120, f_range=(90.0, 200.0)):
-  """One panel per case: f(t) in red on [90, 200] with the saddle value 100 in grey (uint8 RGB)."""
-  import numpy as np  # pylint: disable=g-import-not-at-top
-  panels = []
-  for r in results:
-    panel = np.full((height, width, 3), 255, np.uint8)
-    lo, hi = f_range
-    level = int(round((1 - (100.0 - lo) / (hi - lo)) * (height - 1)))
-    panel[level, :] = (160, 160, 160)
-    f = np.clip(r["trajectory"]["objective"], lo, hi)
-    cols = np.linspace(0, width - 1, len(f)).round().astype(int)
-    rows = ((1 - (f - lo) / (hi - lo)) * (height - 1)).round().astype(int)
-    panel[rows, cols] = (220, 30, 30)
-    panel[-1, :] = 0
-    panels.append(panel)
-  return np.concatenate(panels)
+def _saddle_picture(results, f_range=(90.0, 200.0)):
+  """One panel per case: f(x, y) over the iterations, clipped to f_range, with the saddle value."""
+  from repro import figures  # pylint: disable=g-import-not-at-top
+  from repro.losses import ttur as losses  # pylint: disable=g-import-not-at-top
+  panels = [dict(title=f"{r['case']}: lr x {r['lr_x']:g}, lr y {r['lr_y']:g}",
+                 x=range(len(r["trajectory"]["objective"])),
+                 lines=[("f(x, y)", r["trajectory"]["objective"])],
+                 levels=[(f"saddle value {losses.SADDLE_VALUE:g}", losses.SADDLE_VALUE)])
+            for r in results]
+  return figures.curves(panels, "TTUR toy saddle: the objective along each run", "iteration",
+                        "f(x, y)", y_range=f_range)
 
 
 def saddle_main(workdir, seed=0, n_iter=5000, quiet=False):

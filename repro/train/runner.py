@@ -181,7 +181,11 @@ def _write_image_samples(trainer, fake, step):
 
 
 def _write_point_samples(trainer, fake, step):
-  picture = images.scatter_image(trainer.real_preview(), fake)
+  from repro import figures  # pylint: disable=g-import-not-at-top
+  from repro.data import toy  # pylint: disable=g-import-not-at-top
+  r = trainer.recipe
+  picture = figures.scatter(trainer.real_preview(), fake, f"{r.paper} on {r.dataset}, step {step}",
+                            centers=toy.centres_or_none(r.dataset))
   images.write_png(os.path.join(trainer.workdir, "samples", f"step_{step:07d}.png"), picture)
   with trainer.writer.as_default():
     tf.summary.image("samples", picture[None], step=step)
