@@ -123,23 +123,30 @@ def test_nan_raises_divergence_and_keeps_last_checkpoint(tmp_path):
 
 
 def test_wgan_gp_moves_8gaussians_samples_onto_modes(tmp_path):
-  """The check (repro.metrics.toy.mode_coverage): after 800 WGAN-GP steps at gan_toy.py's λ 0.1
-  and 5 critic steps (smaller 3x128 nets, Adam 1e-3 to be quick), over 20% of generated points lie
-  within 3σ of a mixture centre (σ = 0.02 / 1.414, about 0.014) against ~0% for the untrained
-  generator, and at least 4 of the 8 modes hold their share (measured: 6/8 and 5/8 modes,
-  32-34% high quality for seeds 1 and 2)."""
+  """800 WGAN-GP steps at gan_toy.py's λ 0.1 and 5 critic steps (smaller 3x128 nets, Adam 1e-3 to
+  be quick) bring the samples from a blob onto the mixture: MMD² to the data (RBF h = 0.1) and the
+  median distance to the nearest centre both fall by an order of magnitude. Which modes hold a
+  share at step 800 is not stable: it follows round-off (seeds 0-3 x oneDNN on/off on an AMD EPYC,
+  2026-12-07: 0-8 modes, 2-55% within 3σ), so it is not asserted. Measured over those 8 runs: MMD²
+  0.74-0.90 -> 0.011-0.084, median distance 1.35-1.37 -> 0.038-0.117; the bounds are 3x the worst."""
   from repro.data import toy
-  from repro.metrics.toy import mode_coverage
-  centers, std = toy.mixture_spec("8gaussians")
+  from repro.metrics.toy import mmd_rbf_unbiased
+  centers, _ = toy.mixture_spec("8gaussians")
+  real = np.asarray(toy.eight_gaussians_batch(2000, [5, 0]))
+
+  def median_distance(x):
+    return float(np.median(np.sqrt(((x[:, None] - centers[None]) ** 2).sum(-1)).min(1)))
+
   recipe = small_recipe(model=dict(hidden=(128, 128, 128)), batch_size=256, steps=800,
                         n_critic=5, g_lr=1e-3, d_lr=1e-3, seed=0, save_every=1000)
   trainer = Trainer(recipe, str(tmp_path), quiet=True)
-  before = mode_coverage(trainer.sample(2000), centers, std)
+  before = np.asarray(trainer.sample(2000), np.float64)
   trainer.train()
-  after = mode_coverage(trainer.sample(2000), centers, std)
-  assert after.modes_covered >= 4, after
-  assert before.high_quality_fraction < 0.05, before
-  assert after.high_quality_fraction > 0.2, after
+  after = np.asarray(trainer.sample(2000), np.float64)
+  mmd_before, mmd_after = mmd_rbf_unbiased(before, real), mmd_rbf_unbiased(after, real)
+  assert mmd_before > 0.5 and median_distance(before) > 1.0
+  assert mmd_after < 0.25 and mmd_after < mmd_before / 3, (mmd_before, mmd_after)
+  assert median_distance(after) < 0.35, median_distance(after)
 
 
 def test_jit_compile_runs_the_whole_step_in_xla_and_resumes(tmp_path):
