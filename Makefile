@@ -6,6 +6,8 @@
 #   make pytest      pytest only
 #   make bazel-test  bazel test //:fast_tests offline with the .venv interpreter
 #   make golden-spread  the golden tests under oneDNN on/off x 1/2 threads; margins table (tests/goldens/train_step)
+#   make whole-run-studies  the suite's side of every whole-run study (>= 8 seeds, hours of CPU) against the
+#                    recorded official runs (papers/results/whole_run_*.json); STUDY_WORKDIR holds the runs
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := test
@@ -28,7 +30,7 @@ DATA_FALLBACK ?= tfds
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export DEBIAN_FRONTEND := noninteractive
 
-.PHONY: setup data demo test pytest bazel-test clean-bazel golden-spread
+.PHONY: setup data demo test pytest bazel-test clean-bazel golden-spread whole-run-studies
 
 setup: $(STAMP)
 
@@ -83,6 +85,16 @@ pytest: $(TEST_STAMP)
 # Every golden bound >= 5x the largest value its check took under these configurations (exit 1 otherwise).
 golden-spread: $(TEST_STAMP)
 	$(VENV_PY) -m tests.golden_spread --write
+
+# Retrains the suite's runs of each study (resumable: finished runs are reused) and compares them with the
+# official runs recorded in papers/results; exits 5 when a study is not within the official code's spread.
+STUDY_WORKDIR ?= runs/whole_run
+WHOLE_RUN_STUDIES ?= wgan_gp_8gaussians:gp wgan_clip_8gaussians:clip klwgan_mog_kl:klwgan klwgan_mog_hinge:klwgan
+whole-run-studies: setup
+	@status=0; for pair in $(WHOLE_RUN_STUDIES); do \
+	  study=$${pair%%:*}; folder=$${pair##*:}; \
+	  nice $(VENV_PY) -m repro.studies.whole_run --study=$$study --workdir=$(STUDY_WORKDIR)/$$folder || status=$$?; \
+	done; exit $$status
 
 bazel-test: $(TEST_STAMP)
 	@if ! command -v $(BAZEL) >/dev/null 2>&1 || [ ! -d /usr/share/bazel/rules/java ]; then \

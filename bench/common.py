@@ -22,6 +22,8 @@ RESULTS_DIR = os.path.join(ROOT, "bench", "results")
 if ROOT not in sys.path:
   sys.path.insert(0, ROOT)
 
+from repro.machine import cpu_model  # pylint: disable=wrong-import-position
+
 
 def quiet_tensorflow():
   """Fewer start-up lines from TensorFlow (must run before it is imported)."""
@@ -55,18 +57,6 @@ def machine_info():
                                                     "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS")
                          if k in os.environ}
   return info
-
-
-def cpu_model():
-  """The processor's model name (/proc/cpuinfo), else platform.processor()."""
-  try:
-    with open("/proc/cpuinfo") as f:
-      for line in f:
-        if line.startswith("model name"):
-          return line.split(":", 1)[1].strip()
-  except OSError:
-    pass
-  return platform.processor()
 
 
 def interleaved(fns, repeats, warmup=1, self_timed=False, progress=False):

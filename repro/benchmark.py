@@ -25,7 +25,7 @@ import time
 
 import numpy as np
 
-from repro.errors import UsageError
+from repro.errors import StoppedBySignal, UsageError
 from repro.fileio import atomic_output
 
 # method: (paper module, options of its recipe)
@@ -112,6 +112,10 @@ def run_one(method, seed, workdir, steps=None, real_features=None, n_samples=N_S
   trainer = Trainer(r, workdir, quiet=True)
   t0, c0 = time.time(), time.process_time()
   trainer.train()
+  if trainer.stopped_by:   # saved, not finished: no benchmark.json, the next call resumes the run
+    raise StoppedBySignal(trainer.stopped_by, f"stopped in {workdir} at step "
+                          f"{int(trainer.step.numpy())} of {r.steps} (checkpoint saved): run the "
+                          "same command to resume")
   wall, cpu = time.time() - t0, time.process_time() - c0
   z = np.random.default_rng(NOISE_SEED).standard_normal((n_samples, r.z_dim)).astype(np.float32)
   fake = trainer.sample(z=z, use_ema=False)

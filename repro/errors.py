@@ -36,6 +36,15 @@ class ClusterError(RuntimeError):
   """A worker of a multi-worker run was lost or the workers disagree. Exit code 4."""
 
 
+class StoppedBySignal(Exception):
+  """A multi-run command (a table, the benchmark) whose current run was stopped by SIGINT or
+  SIGTERM after saving its checkpoint. Exit code 128 + the signal (130, 143), as shells report it."""
+
+  def __init__(self, signum, message):
+    super().__init__(message)
+    self.signum = int(signum)
+
+
 EXIT_CODES = ((UsageError, 2), (DataUnavailableError, 1), (StorageError, 1),
               (DivergenceError, 3), (ClusterError, 4))
 
@@ -52,6 +61,9 @@ def exit_on_error(main):
     quiet_tensorflow_import()
     try:
       return main(argv)
+    except StoppedBySignal as e:
+      print(one_line(e), flush=True)
+      sys.exit(128 + e.signum)
     except tuple(cls for cls, _ in EXIT_CODES) as e:
       code = next(code for cls, code in EXIT_CODES if isinstance(e, cls))
       print(f"error: {one_line(e)}", file=sys.stderr, flush=True)

@@ -31,3 +31,18 @@ def _chmod_like_open(path):
   umask = os.umask(0)
   os.umask(umask)
   os.chmod(path, 0o666 & ~umask)
+
+
+def replace_block(path, block, markers):
+  """Replaces the text between the (begin, end) markers in `path` (atomically); False when the
+  markers are missing."""
+  with open(path, encoding="utf-8") as f:
+    text = f.read()
+  begin, end = markers
+  if begin not in text or end not in text:
+    return False
+  head, rest = text.split(begin, 1)
+  _, tail = rest.split(end, 1)
+  with atomic_output(path) as f:
+    f.write(head + begin + "\n" + block + "\n" + end + tail)
+  return True

@@ -21,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 
-from bench.common import cpu_model
+from repro.machine import cpu_model
 from tests import step_goldens
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -81,9 +81,23 @@ def test_mixture_run_scores_by_hand():
                             np.tile(centers[2], (5, 1)), np.tile([0.0, -3.0], (95, 1))])
   real = np.tile(centers, (10, 1))
   scores = toy.mixture_run_scores(samples, real, centers, std=0.05)
-  # near: within 0.1 (0.09 counts); a mode needs ceil(2 % of 300) = 6 near samples
-  assert scores["near"] == 205 / 300 and scores["counts"] == [100, 100, 5] and scores["modes"] == 2
+  # near: within 0.1 (0.09 counts); a mode needs 2 % of the 205 near samples (4.1): the third
+  # centre's 5 count (they would not as 2 % of all 300 samples)
+  assert scores["near"] == 205 / 300 and scores["counts"] == [100, 100, 5] and scores["modes"] == 3
+  fewer = toy.mixture_run_scores(samples[:-95 - 2], real, centers, std=0.05)   # 3 of 203 < 4.06
+  assert fewer["counts"] == [100, 100, 3] and fewer["modes"] == 2
   assert scores["mmd2"] == toy.mmd_rbf_unbiased(samples, real, 0.1)
+  assert scores["energy"] == toy.energy_distance(samples, real)
+
+
+def test_energy_distance_matches_scipy_in_one_dimension():
+  stats = pytest.importorskip("scipy.stats")
+  rng = np.random.default_rng(3)
+  u, v = rng.normal(size=1500), rng.normal(0.3, 1.4, size=1100)   # more than one block
+  expected = stats.energy_distance(u, v) ** 2
+  assert abs(toy.energy_distance(u[:, None], v[:, None]) - expected) < 1e-10 * max(1.0, expected)
+  x = rng.normal(size=(300, 2))
+  assert abs(toy.energy_distance(x, x)) < 1e-12
 
 
 def test_kde_matches_scipy():

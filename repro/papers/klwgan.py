@@ -26,7 +26,7 @@ import tensorflow as tf
 
 from repro import recipe as recipe_lib
 from repro.data import catalog, fwgan_synthetic
-from repro.errors import UsageError, exit_on_error, parse_flags_or_exit
+from repro.errors import StoppedBySignal, UsageError, exit_on_error, parse_flags_or_exit
 from repro.papers.evaluation import Evaluator
 from repro.train.objective import Objective
 
@@ -240,6 +240,10 @@ def train_cell(dataset, loss, seed, epochs, workdir, quiet=True):
   wall, cpu = time.time(), time.process_time()
   trainer = Trainer(recipe, workdir, quiet=quiet)
   trainer.train()
+  if trainer.stopped_by:   # saved, not finished: no result.json, the next call resumes the cell
+    raise StoppedBySignal(trainer.stopped_by, f"stopped in {workdir} at step "
+                          f"{int(trainer.step.numpy())} of {recipe.steps} (checkpoint saved): run "
+                          "the same command to resume")
   generated = trainer.sample(fwgan_synthetic.EVAL_SIZE, use_ema=False)
   result = evaluate_samples(generated, evaluation_points(dataset))
   result.update(dataset=dataset, loss=loss, seed=seed, epochs=epochs, steps=recipe.steps,

@@ -16,7 +16,7 @@ one run are statistically independent of each other and of every stream of anoth
 Why not the seed itself: the trainer's generator was `tf.random.Generator.from_seed(s)`, the Philox
 state [counter s, key 0], so seeds s and s + 1 drew the same noise and uniforms shifted by one counter
 block (4 values) in every update: different seeds were not independent runs
-(tests/test_run_streams.py; README, "Whole runs: the WGAN-GP toy gap").
+(tests/test_run_streams.py; README, "Whole runs against the official code").
 """
 
 import numpy as np

@@ -21,6 +21,7 @@ import math
 import operator
 from typing import List, Optional
 
+from repro import fileio
 from repro.errors import DataUnavailableError, UsageError
 from repro.verify import evaluators, registry
 from repro.verify.evaluators import Context, Measured, Need
@@ -66,6 +67,8 @@ def judge(entry, measured):
   delta = measured.value - entry["value"]
   allowed = allowed_deviation(entry, measured.se)
   ok = math.isfinite(delta) and abs(delta) <= allowed + 1e-12
+  if "alpha" in entry:   # and the one-sided test of "ours is worse" does not reject
+    ok = ok and measured.details.get("p_worse", 0.0) >= entry["alpha"]
   return Outcome(entry, "reproduced" if ok else "not reproduced", measured, delta=delta,
                  allowed=allowed)
 
@@ -361,13 +364,4 @@ def recorded_block(recorded, data, outcomes):
 
 def update_readme(path, block, markers=README_MARKERS):
   """Replaces the text between the (begin, end) markers in `path`; False when they are missing."""
-  with open(path, encoding="utf-8") as f:
-    text = f.read()
-  begin, end = markers
-  if begin not in text or end not in text:
-    return False
-  head, rest = text.split(begin, 1)
-  _, tail = rest.split(end, 1)
-  with open(path, "w", encoding="utf-8") as f:
-    f.write(head + begin + "\n" + block + "\n" + end + tail)
-  return True
+  return fileio.replace_block(path, block, markers)

@@ -213,6 +213,13 @@ def needs(entry, ctx):
                    f"{entry['command']} --workdir=runs/klwgan_table",
                    "then pass --workdir=runs/klwgan_table")]
     return []
+  if kind == "whole_run_study":
+    try:
+      whole_run_record(entry, ctx)
+    except DataUnavailableError as e:
+      return [Need(f"the {entry['study']} study's runs", f"{entry['command']} --workdir=runs/whole_run",
+                   str(e))]
+    return []
   raise UsageError(f"unknown evaluator {kind!r}")
 
 
@@ -617,7 +624,46 @@ def record_klwgan_results(workdir, out_path):
   return data
 
 
+def whole_run_record(entry, ctx):
+  """A whole-run study's record: <--workdir>/<study>.json (written by the study's command), else
+  the recorded papers/results/whole_run_<study>.json."""
+  from repro.studies import whole_run  # pylint: disable=g-import-not-at-top
+  study = whole_run.get(entry["study"])
+  if ctx.workdir:
+    path = os.path.join(ctx.workdir, f"{study.name}.json")
+    if not os.path.isfile(path):
+      raise DataUnavailableError(f"{path} missing (written by {entry['command']} "
+                                 f"--workdir={ctx.workdir})")
+    return study, _read_json(path)
+  data = whole_run.recorded(study.name)
+  if data is None:
+    raise DataUnavailableError(f"no recorded study {whole_run.results_file(study.name)}")
+  return study, data
+
+
+def _whole_run_study(entry, ctx):
+  """Ours = the suite's mean over seeds; the official runs' mean is the entry's value. The
+  comparison is recomputed from the recorded per-seed numbers."""
+  from repro.studies import two_sample, whole_run  # pylint: disable=g-import-not-at-top
+  study, data = whole_run_record(entry, ctx)
+  metric = entry["metric"]
+  _, better, resolution = next(m for m in study.metrics if m[0] == metric)
+  suite = [r[metric] for r in data["suite"]["runs"]]
+  official = [r[metric] for r in data["official"]["runs"]]
+  c = two_sample.compare(suite, official, better, entry["alpha"], resolution)
+  deviations = []
+  if min(len(suite), len(official)) < whole_run.MIN_SEEDS:
+    deviations.append(f"{len(suite)}/{len(official)} seeds (suite/official) instead of "
+                      f">= {whole_run.MIN_SEEDS}")
+  return Measured(c["mean"][0], se=c["sd"][0] / math.sqrt(len(suite)), n=len(suite),
+                  details={"p_worse": c["p_worse"], "official_mean": c["mean"][1],
+                           "official_sd": c["sd"][1], "suite_runs": suite,
+                           "official_runs": official},
+                  deviations=deviations)
+
+
 MEASURE = {
+    "whole_run_study": _whole_run_study,
     "generator_fid": _generator_fid,
     "generator_is": _generator_is,
     "reference_fid": _reference_fid,

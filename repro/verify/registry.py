@@ -22,7 +22,7 @@ _IMPORT_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(_
 
 EVALUATORS = ("generator_fid", "generator_is", "reference_fid", "reference_is", "mode_coverage",
               "w_estimate_tracks_quality", "klwgan_synthetic", "klwgan_synthetic_compare",
-              "logged_best", "unavailable",
+              "logged_best", "unavailable", "whole_run_study",
               "saddle_claim", "fid_disturbance")   # TTUR's CPU claims: repro/verify/ttur_claims.py
 BETTER = ("lower", "higher", "closer")
 CRITERION_OPS = (">=", ">", "<=", "<", "==")
@@ -31,7 +31,8 @@ REQUIRED = ("id", "dataset", "model", "variant", "metric", "better", "protocol",
 PROTOCOL_REQUIRED = ("extractor", "n_fake", "n_real", "reference", "quantization", "statistics")
 TOP_REQUIRED = ("paper", "title", "module")
 # Modules a registry command may run.
-COMMAND_MODULES = ("repro.papers.", "repro.metrics.fid", "repro.verify", "repro.checkpoints")
+COMMAND_MODULES = ("repro.papers.", "repro.metrics.fid", "repro.verify", "repro.checkpoints",
+                   "repro.studies.")
 
 
 def _merge(defaults, entry):
@@ -150,6 +151,17 @@ def validate(data):
       problems.append(f"{where}: evaluate = 'unavailable' needs 'missing'")
     if e.get("evaluate") == "logged_best" and not e.get("logged"):
       problems.append(f"{where}: evaluate = 'logged_best' needs 'logged' (the eval.jsonl key)")
+    if e.get("evaluate") == "whole_run_study":
+      from repro.studies import whole_run  # pylint: disable=g-import-not-at-top
+      if e.get("study") not in whole_run.STUDIES:
+        problems.append(f"{where}: evaluate = 'whole_run_study' needs 'study', one of "
+                        f"{', '.join(whole_run.STUDIES)}")
+      elif e.get("metric") not in [m[0] for m in whole_run.STUDIES[e["study"]].metrics]:
+        problems.append(f"{where}: study {e['study']} has no metric {e.get('metric')!r}")
+    if "alpha" in e and not (_number(e["alpha"]) and 0 < e["alpha"] < 1):
+      problems.append(f"{where}: alpha (the one-sided test's level) must be in (0, 1)")
+    if e.get("evaluate") == "whole_run_study" and "alpha" not in e:
+      problems.append(f"{where}: evaluate = 'whole_run_study' needs 'alpha'")
     if e.get("evaluate") in ("saddle_claim", "fid_disturbance"):
       from repro.verify import ttur_claims  # pylint: disable=g-import-not-at-top
       problems += ttur_claims.validate(e)
@@ -179,6 +191,8 @@ try:
   mod = importlib.import_module(flag_module)
   if module.startswith("repro.papers."):   # the flags the module's main() defines
     importlib.import_module("repro.train.cli").define_paper_flags(mod)
+  elif module.startswith("repro.studies."):
+    mod.define_flags()
 except Exception as e:
   print(json.dumps({"import": f"{type(e).__name__}: {e}"})); sys.exit(0)
 results = {}
