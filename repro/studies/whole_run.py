@@ -105,7 +105,7 @@ def _klwgan_samples(loss):
     path = os.path.join(workdir, f"mog_{loss}_run{seed}", "generated.npy")
     if not os.path.isfile(path):
       raise DataUnavailableError(f"{path} missing: run the study without --score_only")
-    return np.load(path)
+    return np.load(path, allow_pickle=False)
   return samples
 
 
@@ -203,7 +203,7 @@ def score_official(study, folder, seeds):
     if path is None:
       raise UsageError(f"--official={folder}: no {os.path.basename(stem)}.npy or .npz (the "
                        "official code's final samples for that seed)")
-    data = np.load(path)
+    data = np.load(path, allow_pickle=False)
     samples = data["samples"] if path.endswith(".npz") else data
     runs.append(dict(seed=seed, **_clean(study.score(np.asarray(samples, np.float64), seed))))
   return runs
