@@ -73,13 +73,8 @@ def test_parse_seeds():
       whole_run.parse_seeds(bad)
 
 
-def _recorded_studies():
-  return [(name, whole_run.recorded(name)) for name in whole_run.STUDIES
-          if whole_run.recorded(name) is not None]
-
-
 def test_recorded_studies_hold_their_comparison_and_provenance():
-  studies = _recorded_studies()
+  studies = whole_run.recorded_studies()
   assert studies, "no recorded whole-run study in papers/results"
   for name, data in studies:
     study = whole_run.get(name)
@@ -94,7 +89,7 @@ def test_recorded_studies_hold_their_comparison_and_provenance():
 
 
 def test_registry_entries_of_each_recorded_study_state_its_official_numbers():
-  studies = dict(_recorded_studies())
+  studies = dict(whole_run.recorded_studies())
   entries = [e for paper in registry.available_papers()
              for e in registry.load_registry(paper)["entries"]
              if e["evaluate"] == "whole_run_study"]
