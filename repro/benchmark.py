@@ -8,11 +8,12 @@ Each method keeps its own objective and optimizer settings (its paper's Fashion-
 network, batch, noise size and number of generator steps are shared (`SHARED`), EMA is off, and
 nothing else changes. Every run is an ordinary recipe trained by `repro.train.run` in
 `<workdir>/<method>_s<seed>` (a killed table resumes where it stopped; finished runs are kept), then
-evaluated once on 10,000 samples (inference-mode generator, noise seed 0) against the 10,000
-Fashion-MNIST test images in the features of the Fashion-MNIST classifier: FID, KID, precision /
-recall (k = 3) and density / coverage (k = 5). The table (mean ± std over seeds) is printed, and
-written with every run's result to <workdir>/benchmark_fashion_mnist.json next to a sample grid (one
-row per method, seed 0), benchmark_fashion_mnist.png. Only --results rewrites the shipped copies
+evaluated once on 10,000 samples (inference-mode generator, noise seed 0 in the recipe's own noise
+distribution) against the 10,000 Fashion-MNIST test images in the features of the Fashion-MNIST
+classifier: FID, KID, precision / recall (k = 3) and density / coverage (k = 5). The table (mean ±
+std over seeds) is printed, and written with every run's result to
+<workdir>/benchmark_fashion_mnist.json next to a sample grid (one row per method, seed 0),
+benchmark_fashion_mnist.png. Only --results rewrites the shipped copies
 (papers/results/ and the README's block, in a source checkout).
 """
 
@@ -45,10 +46,12 @@ ARCH = {"sinkhorn": ("sinkhorn_dcgan", {"width": 32, "g_norm": "batch", "kernel_
 SHARED = {"batch_size": 64, "z_dim": 64, "steps": 1000}
 N_SAMPLES = 10000
 NOISE_SEED = 0
+CURVE_POINTS = 4   # in-run FID at steps/4, steps/2, 3 steps/4 and steps (the curves)
 K_PR, K_DC = 3, 5
 KID_BLOCK = 1000
 RESULTS = "benchmark_fashion_mnist.json"   # in the workdir, and (--results) in papers/results/
 FIGURE = "benchmark_fashion_mnist.png"
+CURVES_FIGURE = "benchmark_fashion_mnist_curves.png"
 README_MARKERS = ("<!-- benchmark-table: written by python -m repro.benchmark -->",
                   "<!-- /benchmark-table -->")
 METRICS = (("fid", "FID ↓", 1.0, 2), ("kid", "KID ↓", 1, 3), ("precision", "precision ↑", 1, 3),
@@ -56,8 +59,11 @@ METRICS = (("fid", "FID ↓", 1.0, 2), ("kid", "KID ↓", 1, 3), ("precision", "
            ("coverage", "coverage ↑", 1, 3))
 
 
-def recipe(method, seed=0, steps=None):
-  """The benchmark recipe of `method`: its paper's Fashion-MNIST recipe on the shared network."""
+def recipe(method, seed=0, steps=None, curve_stats=None, n_samples=N_SAMPLES):
+  """The benchmark recipe of `method`: its paper's Fashion-MNIST recipe on the shared network.
+  With `curve_stats` (a statistics file of the reference images, `reference_statistics_file`) the
+  run evaluates the classifier FID of `n_samples` inference-mode samples against it at
+  CURVE_POINTS evenly spaced steps (the convergence curve); otherwise it evaluates nothing."""
   if method not in METHODS:
     raise UsageError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
   module, options = METHODS[method]
@@ -68,9 +74,29 @@ def recipe(method, seed=0, steps=None):
                                        "eval.best": ""})
   if steps is not None:
     changes["steps"] = steps
+  if curve_stats:
+    changes.update({"eval.metric": "fid", "eval.n_samples": n_samples, "eval.sampler": "inference",
+                    "eval.use_ema": False, "eval.at_start": False, "eval.first_step": 0,
+                    "eval.every": max(1, changes["steps"] // CURVE_POINTS),
+                    "eval.params": dict(mode="on", extractor="fashion_mnist_cnn", quantize="none",
+                                        stats=os.path.abspath(curve_stats), inception_graph="",
+                                        n_real=0)})
   changes["save_every"] = min(500, changes["steps"])
   changes["log_every"] = min(100, changes["steps"])
   return paper.recipe(DATASET, **options).replace(**changes)
+
+
+def reference_statistics_file(workdir, n_samples=N_SAMPLES):
+  """<workdir>/fashion_mnist_test<n>_fashion_mnist_cnn.npz: classifier statistics (with protocol)
+  of the first n test images, the reference of the in-run curves; computed once."""
+  from repro.metrics import evaluate  # pylint: disable=g-import-not-at-top
+  path = os.path.join(workdir, f"fashion_mnist_test{n_samples}_fashion_mnist_cnn.npz")
+  if not os.path.isfile(path):
+    os.makedirs(workdir, exist_ok=True)
+    evaluate.save_reference_statistics(
+        path, evaluate.DatasetReference(DATASET, "test", n_samples), "fashion_mnist_cnn",
+        source="repro.benchmark: the first test images")
+  return path
 
 
 # ---- metrics ---------------------------------------------------------------------------------------
@@ -97,12 +123,15 @@ def scores(real, fake):
 
 # ---- runs ------------------------------------------------------------------------------------------
 
-def run_one(method, seed, workdir, steps=None, real_features=None, n_samples=N_SAMPLES):
+def run_one(method, seed, workdir, steps=None, real_features=None, n_samples=N_SAMPLES,
+            curve_stats=None):
   """Trains (or resumes) one run and evaluates it; returns its result dict (also written to
-  <workdir>/benchmark.json, which a later call reads instead of repeating the work)."""
+  <workdir>/benchmark.json, which a later call reads instead of repeating the work). With
+  `curve_stats` the run also records its FID curve ("curve": [[step, fid], ...])."""
+  from repro.train import streams  # pylint: disable=g-import-not-at-top
   from repro.train.runner import Trainer  # pylint: disable=g-import-not-at-top
   path = os.path.join(workdir, "benchmark.json")
-  r = recipe(method, seed, steps)
+  r = recipe(method, seed, steps, curve_stats, n_samples)
   if os.path.exists(path):
     with open(path, encoding="utf-8") as f:
       done = json.load(f)
@@ -110,14 +139,16 @@ def run_one(method, seed, workdir, steps=None, real_features=None, n_samples=N_S
       return done
   resumed = os.path.isdir(os.path.join(workdir, "checkpoints"))
   trainer = Trainer(r, workdir, quiet=True)
+  curve_seconds = _time_evaluations(trainer)
   t0, c0 = time.time(), time.process_time()
   trainer.train()
   if trainer.stopped_by:   # saved, not finished: no benchmark.json, the next call resumes the run
     raise StoppedBySignal(trainer.stopped_by, f"stopped in {workdir} at step "
                           f"{int(trainer.step.numpy())} of {r.steps} (checkpoint saved): run the "
                           "same command to resume")
-  wall, cpu = time.time() - t0, time.process_time() - c0
-  z = np.random.default_rng(NOISE_SEED).standard_normal((n_samples, r.z_dim)).astype(np.float32)
+  wall, cpu = time.time() - t0 - curve_seconds["wall"], time.process_time() - c0 - curve_seconds["cpu"]
+  # the recipe's own noise distribution (TTUR's DCGAN draws z ~ U(-1, 1)); noise seed NOISE_SEED
+  z = streams.noise(n_samples, r.z_dim, r.z_dist, NOISE_SEED)
   fake = trainer.sample(z=z, use_ema=False)
   t1 = time.time()
   result = scores(real_features, features(fake))
@@ -125,10 +156,78 @@ def run_one(method, seed, workdir, steps=None, real_features=None, n_samples=N_S
             "train_wall_seconds": round(wall, 1), "train_cpu_seconds": round(cpu, 1),
             "resumed": resumed,   # True: the times cover only the session that finished it
             "evaluation_seconds": round(time.time() - t1, 1),
+            "curve": _curve(workdir), "curve_seconds": round(curve_seconds["wall"], 1),
             "recipe": r.to_dict(), "samples_preview": np.round(fake[:10, :, :, 0], 3).tolist()}
   with atomic_output(path) as f:
     json.dump(result, f)
   return result
+
+
+def _time_evaluations(trainer):
+  """Wraps the trainer's evaluation so its time can be taken out of the training time."""
+  spent = {"wall": 0.0, "cpu": 0.0}
+  inner = trainer.eval_fn
+  if inner is None:
+    return spent
+
+  def timed(tr, step):
+    t, c = time.time(), time.process_time()
+    try:
+      return inner(tr, step)
+    finally:
+      spent["wall"] += time.time() - t
+      spent["cpu"] += time.process_time() - c
+  trainer.eval_fn = timed
+  return spent
+
+
+def _curve(workdir):
+  """[[step, fid], ...] from <workdir>/eval.jsonl (the last record of each step)."""
+  points = {}
+  try:
+    with open(os.path.join(workdir, "eval.jsonl"), encoding="utf-8") as f:
+      for line in f:
+        record = json.loads(line)
+        if "fid" in record:
+          points[int(record["step"])] = float(record["fid"])
+  except FileNotFoundError:
+    return []
+  return [[step, points[step]] for step in sorted(points)]
+
+
+def mean_curves(runs):
+  """{method: (steps, mean FID over the seeds that reached each step)} of the runs' curves."""
+  out = {}
+  for method in METHODS:
+    per_step = {}
+    for r in runs:
+      if r["method"] == method:
+        for step, value in r.get("curve") or []:
+          per_step.setdefault(step, []).append(value)
+    if per_step:
+      steps = sorted(per_step)
+      out[method] = (steps, [float(np.mean(per_step[s])) for s in steps])
+  return out
+
+
+def write_curves(runs, path):
+  """One figure: each method's mean FID curve over its seeds (None when no run has a curve)."""
+  from repro import figures  # pylint: disable=g-import-not-at-top
+  from repro.metrics import labels  # pylint: disable=g-import-not-at-top
+  from repro.train import images  # pylint: disable=g-import-not-at-top
+  curves = mean_curves(runs)
+  if not curves:
+    return None
+  steps = sorted({s for xs, _ in curves.values() for s in xs})
+  lines = [(m, [ys[xs.index(s)] if s in xs else np.nan for s in steps])
+           for m, (xs, ys) in curves.items()]
+  n = next(r["recipe"]["eval"]["n_samples"] for r in runs if r.get("curve"))
+  label = labels.fid("fashion_mnist_cnn", n, labels.reference("test", n))
+  images.write_png(path, figures.curves(
+      [{"title": "mean over seeds", "x": steps, "lines": lines}],
+      "Fashion-MNIST benchmark: FID during training", "generator step", label,
+      panel_size=(720, 300)))
+  return list(curves)
 
 
 def summarize(runs):
@@ -149,12 +248,16 @@ def summarize(runs):
   return table
 
 
-def markdown(table, steps, n_samples, hardware):
+def markdown(table, steps, n_samples, hardware, curves=None):
+  """The README table; with `curves` (mean_curves) a column of the mean in-run FID per step."""
   from repro.metrics import labels  # pylint: disable=g-import-not-at-top
   ref = labels.reference("test", n_samples)
   named = {"fid": labels.fid("fashion_mnist_cnn", n_samples, ref) + " ↓",
            "kid": labels.kid("fashion_mnist_cnn", n_samples, ref, scale=1) + " ↓"}
+  curves = curves or {}
+  curve_steps = sorted({s for xs, _ in curves.values() for s in xs})
   head = (["method", "seeds"] + [named.get(key, label) for key, label, _, _ in METRICS]
+          + (["FID at step " + " / ".join(str(s) for s in curve_steps)] if curves else [])
           + ["train wall / run"])
   lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
   for method, row in table.items():
@@ -162,6 +265,9 @@ def markdown(table, steps, n_samples, hardware):
     for key, _, scale, digits in METRICS:
       mean, std, _ = row[key]
       cells.append(f"{mean * scale:.{digits}f} ± {std * scale:.{digits}f}")
+    if curves:
+      xs, ys = curves.get(method, ([], []))
+      cells.append(" / ".join(f"{ys[xs.index(s)]:.1f}" if s in xs else "–" for s in curve_steps))
     cells.append(f"{row['wall'] / 60:.1f} min")
     lines.append("| " + " | ".join(cells) + " |")
   lines.append("")
@@ -199,7 +305,7 @@ def main(argv=None):
   flags.DEFINE_integer("n_samples", N_SAMPLES, "Generated and test images per evaluation.",
                        lower_bound=10)
   flags.DEFINE_boolean("results", False, f"Also rewrite the shipped results: papers/results/"
-                       f"{RESULTS}, papers/results/{FIGURE} and the README's table (a source "
+                       f"{RESULTS}, {FIGURE}, {CURVES_FIGURE} and the README's table (a source "
                        "checkout only). Without it only <workdir>/ is written.")
   flags.DEFINE_string("hardware", "", "Hardware line for the table caption.")
   FLAGS = flags.FLAGS
@@ -218,18 +324,20 @@ def main(argv=None):
     from repro import data  # pylint: disable=g-import-not-at-top
     real = data.load_array(DATASET, "test")[:FLAGS.n_samples]
     real_features = features(real)
+    curve_stats = reference_statistics_file(FLAGS.workdir, FLAGS.n_samples)
     runs = []
     for seed in range(FLAGS.seeds):   # seed-major: an interrupted table has every method
       for method in FLAGS.methods:
         workdir = os.path.join(FLAGS.workdir, f"{method}_s{seed}")
-        result = run_one(method, seed, workdir, FLAGS.steps, real_features, FLAGS.n_samples)
+        result = run_one(method, seed, workdir, FLAGS.steps, real_features, FLAGS.n_samples,
+                         curve_stats)
         m = result["metrics"]
         print(f"{method} seed {seed}: FID {m['fid']:.2f}  KID {m['kid']:.3f}  "
               f"P {m['precision']:.3f} R {m['recall']:.3f} D {m['density']:.3f} "
               f"C {m['coverage']:.3f}  ({result['train_wall_seconds']:.0f} s)", flush=True)
         runs.append(result)
     table = summarize(runs)
-    text = markdown(table, FLAGS.steps, FLAGS.n_samples, FLAGS.hardware)
+    text = markdown(table, FLAGS.steps, FLAGS.n_samples, FLAGS.hardware, mean_curves(runs))
     print(text)
     record = {"command": " ".join(sys.argv), "steps": FLAGS.steps, "shared": SHARED,
               "network": NETWORK, "n_samples": FLAGS.n_samples, "hardware": FLAGS.hardware,
@@ -239,8 +347,10 @@ def main(argv=None):
       with atomic_output(os.path.join(folder, RESULTS)) as f:
         json.dump(record, f, indent=1)
       order = write_figure(runs, os.path.join(folder, FIGURE))
+      drawn = write_curves(runs, os.path.join(folder, CURVES_FIGURE))
       print(f"wrote {os.path.join(folder, RESULTS)}"
-            + (f" and the sample grid (rows: {', '.join(order)}) {FIGURE}" if order else ""))
+            + (f", the sample grid (rows: {', '.join(order)}) {FIGURE}" if order else "")
+            + (f" and the FID curves ({', '.join(drawn)}) {CURVES_FIGURE}" if drawn else ""))
     if FLAGS.results:
       from repro import verify  # pylint: disable=g-import-not-at-top
       if not verify.update_readme(readme, text, README_MARKERS):

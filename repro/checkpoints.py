@@ -183,11 +183,8 @@ class LoadedGenerator:
 
   def noise(self, n, seed=0):
     """z for `n` samples from numpy's default_rng(seed), in the recipe's noise distribution."""
-    rng = np.random.default_rng(seed)
-    shape = (int(n), self.recipe.z_dim)
-    if self.recipe.z_dist == "uniform":
-      return rng.uniform(-1.0, 1.0, shape).astype(np.float32)
-    return rng.standard_normal(shape).astype(np.float32)
+    from repro.train import streams  # pylint: disable=g-import-not-at-top
+    return streams.noise(n, self.recipe.z_dim, self.recipe.z_dist, seed)
 
   def sample(self, n=None, seed=0, z=None, batch=500):
     """Samples as numpy float32 (images NHWC in [-1, 1], or points)."""

@@ -48,17 +48,46 @@ def test_scores_on_fixed_features_match_closed_forms():
 
 
 def test_a_run_is_trained_evaluated_and_then_read_back(tmp_path, monkeypatch):
-  real = benchmark.features(np.zeros((20, 28, 28, 1), np.uint8))
+  from repro.metrics import evaluate
+  images = np.random.default_rng(0).integers(0, 256, (20, 28, 28, 1), dtype=np.uint8)
+  real = benchmark.features(images)
+  stats = str(tmp_path / "reference.npz")
+  evaluate.save_reference_statistics(stats, images, "fashion_mnist_cnn")
   workdir = str(tmp_path / "ttur_s0")
-  first = benchmark.run_one("ttur", 0, workdir, steps=2, real_features=real, n_samples=20)
-  assert first["steps"] == 2 and set(first["metrics"]) == {
+  first = benchmark.run_one("ttur", 0, workdir, steps=4, real_features=real, n_samples=20,
+                            curve_stats=stats)
+  assert first["steps"] == 4 and set(first["metrics"]) == {
       "fid", "kid", "precision", "recall", "density", "coverage"}
+  # the in-run curve: FID against the same reference at steps/4 ... steps, the last one on the
+  # same kind of samples as the final metrics (inference mode, the recipe's noise distribution)
+  assert [step for step, _ in first["curve"]] == [1, 2, 3, 4]
+  assert first["curve"][-1][1] == pytest.approx(first["metrics"]["fid"], rel=0.5)
+  assert first["recipe"]["eval"]["params"]["stats"] == stats
   with open(tmp_path / "ttur_s0" / "benchmark.json") as f:
     assert json.load(f)["metrics"] == first["metrics"]
   from repro.train import runner
   monkeypatch.setattr(runner, "Trainer", None)   # a recorded run is not trained again
-  assert benchmark.run_one("ttur", 0, workdir, steps=2, real_features=real,
-                           n_samples=20) == first
+  assert benchmark.run_one("ttur", 0, workdir, steps=4, real_features=real, n_samples=20,
+                           curve_stats=stats) == first
+
+
+def test_samples_are_drawn_in_the_recipes_noise_distribution(tmp_path, monkeypatch):
+  """TTUR's DCGAN is trained on z ~ U(-1, 1): the benchmark's final samples use that, not N(0, 1)
+  (the cause of issue 28's TTUR mismatch: FID 57.78 recorded with normal noise, 66.55 with its
+  own)."""
+  from repro.train import streams
+  seen = []
+  original = streams.noise
+
+  def spy(n, z_dim, z_dist, seed):
+    seen.append((n, z_dim, z_dist, seed))
+    return original(n, z_dim, z_dist, seed)
+  monkeypatch.setattr(streams, "noise", spy)
+  real = benchmark.features(np.zeros((20, 28, 28, 1), np.uint8))
+  benchmark.run_one("ttur", 0, str(tmp_path / "ttur"), steps=1, real_features=real, n_samples=20)
+  assert (20, benchmark.SHARED["z_dim"], "uniform", benchmark.NOISE_SEED) in seen
+  z = streams.noise(1000, 4, "uniform", 0)
+  assert z.min() >= -1 and z.max() <= 1 and abs(z.std() - 1 / np.sqrt(3)) < 0.02
 
 
 def test_table_and_figure(tmp_path):
@@ -72,6 +101,16 @@ def test_table_and_figure(tmp_path):
   assert "| ttur | 3 | 2.00 ± 1.00 | 2.000 ± 1.000 |" in text
   assert benchmark.write_figure(runs, str(tmp_path / "grid.png")) == ["ttur", "fogan"]
   assert (tmp_path / "grid.png").stat().st_size > 0
+  assert benchmark.write_curves(runs, str(tmp_path / "curves.png")) is None   # no curves recorded
+  for r in runs:
+    r["curve"] = [[250, 100.0 + r["seed"]], [500, 80.0 + r["seed"]]]
+    r["recipe"] = {"eval": {"n_samples": 10000}}
+  curves = benchmark.mean_curves(runs)
+  assert curves["ttur"] == ([250, 500], [101.0, 81.0])
+  text = benchmark.markdown(table, 1000, 10000, "2 CPU cores", curves)
+  assert "FID at step 250 / 500 |" in text and "| 101.0 / 81.0 |" in text
+  assert benchmark.write_curves(runs, str(tmp_path / "curves.png")) == ["ttur", "fogan"]
+  assert (tmp_path / "curves.png").stat().st_size > 0
 
 
 def test_unknown_method_is_a_one_line_usage_error():

@@ -13,6 +13,7 @@ import pytest
 from repro.errors import UsageError
 from repro.papers import wgan
 from repro.train import cli
+from repro.train import runner
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FINAL = re.compile(r"^final FID (\d+(?:\.\d+)?) \(fashion_mnist_cnn features, (\d+) samples vs the "
@@ -24,7 +25,7 @@ def test_fashion_mnist_wgan_gp_evaluates_the_classifier_fid_by_default():
   assert (ev.metric, ev.n_samples, ev.best) == ("fid", 10000, "fid")
   assert ev.params["extractor"] == "fashion_mnist_cnn" and ev.params["mode"] == "auto"
   assert not ev.params["n_real"] and ev.params["quantize"] == "none"
-  assert cli.metric_protocol(wgan.recipe("fashion_mnist")) == (
+  assert runner.metric_protocol(wgan.recipe("fashion_mnist")) == (
       "fashion_mnist_cnn features, 10000 samples vs the 60000 training images")
   # the paper's own settings keep the official code's evaluation
   assert wgan.recipe("mnist").eval.metric == "none"
@@ -85,6 +86,9 @@ def test_a_short_fashion_mnist_run_ends_with_the_labelled_fid_line(tmp_path):
   with open(workdir / "eval.jsonl", encoding="utf-8") as f:
     records = [json.loads(l) for l in f]
   assert [r["step"] for r in records] == [2, 4]
+  best = [l for l in proc.stdout.splitlines() if l.startswith("new best")]
+  assert best and all("[fashion_mnist_cnn features, 200 samples vs the 60000 training images]" in l
+                      for l in best), proc.stdout[-2000:]
   assert float(match.group(1)) == pytest.approx(records[-1]["fid"], abs=0.05)
   assert os.listdir(workdir / "tensorboard")
   rerun = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)

@@ -16,6 +16,7 @@ running the official code outside the suite), scored here by the same scorer. Wr
 
 import dataclasses
 import datetime
+import functools
 import json
 import os
 import subprocess
@@ -60,13 +61,18 @@ def _toy_commands(variant):
   return commands
 
 
-def _toy_samples(workdir, seed):
-  from repro import checkpoints  # pylint: disable=g-import-not-at-top
-  generator = checkpoints.load_from_workdir(os.path.join(workdir, f"seed{seed}"))
-  if generator.entry.get("steps") != 2000:
-    raise DataUnavailableError(f"{workdir}/seed{seed} ends at step {generator.entry.get('steps')}, "
-                               "not 2000: run the study without --score_only to finish it")
-  return generator.sample(N_SCORE, seed=SAMPLE_SEED_OFFSET + seed)
+def _final_samples(steps, n):
+  """(workdir, seed) -> n samples of the final generator of <workdir>/seed<seed> (noise seed
+  SAMPLE_SEED_OFFSET + seed), refusing a run that did not reach `steps`."""
+  def samples(workdir, seed):
+    from repro import checkpoints  # pylint: disable=g-import-not-at-top
+    generator = checkpoints.load_from_workdir(os.path.join(workdir, f"seed{seed}"))
+    if generator.entry.get("steps") != steps:
+      raise DataUnavailableError(f"{workdir}/seed{seed} ends at step "
+                                 f"{generator.entry.get('steps')}, not {steps}: run the study "
+                                 "without --score_only to finish it")
+    return generator.sample(n, seed=SAMPLE_SEED_OFFSET + seed)
+  return samples
 
 
 def _toy_score(samples, seed):
@@ -124,6 +130,68 @@ KLWGAN_SCORER = ("repro.papers.klwgan.evaluate_samples of the 5000 generated poi
 KLWGAN_METRICS = (("loglik", "higher", 0.0), ("mmd_x1e3", "lower", 0.0))
 
 
+# ---- TTUR's DCGAN at reduced width on Fashion-MNIST (DCGAN_FID_batched) -------------------------
+
+IMAGE_STEPS, IMAGE_WIDTH, N_IMAGES = 500, 32, 10000
+
+
+def _image_commands(seeds, workdir):
+  return [["-m", "repro.papers.ttur", "--dataset=fashion_mnist", f"--steps={IMAGE_STEPS}",
+           f'--net={{"width": {IMAGE_WIDTH}}}', f"--seed={s}",
+           f"--workdir={os.path.join(workdir, f'seed{s}')}"] for s in seeds]
+
+
+@functools.lru_cache(maxsize=1)
+def _test_features():
+  from repro import benchmark, data  # pylint: disable=g-import-not-at-top
+  return benchmark.features(data.load_array("fashion_mnist", "test")[:N_IMAGES])
+
+
+def _image_score(samples, seed):
+  del seed   # one reference for every run: the first N_IMAGES test images
+  from repro import benchmark  # pylint: disable=g-import-not-at-top
+  scores = benchmark.scores(_test_features(), benchmark.features(samples))
+  return {k: scores[k] for k in ("fid", "kid", "precision", "recall")}
+
+
+TTUR_DCGAN = ("bioinf-jku/TTUR@73ab375cdf952a12686d9aa7978567771084da42 DCGAN_FID_batched/"
+              "model.py (DCGAN, train, sampler_func) with ops.py and utils.py, under tf.compat.v1 "
+              "(TF 2.21, CPU, session threads 1) with the shims of tests/goldens/train_step/"
+              "README_ttur.md (tf_slim batch norm with fused=False, conv2d_transpose's static shape, "
+              "fid and scipy.misc inert) and a loader: glob lists the 60000 Fashion-MNIST training "
+              "images, utils.imread returns image i as float (28x28, grayscale), get_image/transform "
+              "as published (x / 127.5 - 1, no crop or resize)")
+IMAGE_SCORER = (f"{N_IMAGES} samples of the final generator (inference-mode batch norm: the "
+                "official sampler_func, train=False) in the Fashion-MNIST classifier's features "
+                f"(repro.benchmark.features) against the first {N_IMAGES} Fashion-MNIST test "
+                "images: FID, KID (blocks of 1000), precision and recall (k = 3) as "
+                f"repro.benchmark.scores; suite noise U(-1, 1) from SAMPLE_SEED_OFFSET + seed, "
+                "official: np.random.uniform(-1, 1) after training")
+IMAGE_METRICS = (("fid", "lower", 0.0), ("kid", "lower", 0.0), ("precision", "higher", 0.0),
+                 ("recall", "higher", 0.0))
+
+
+def _image_study():
+  return Study(
+      name="ttur_dcgan_fashion_mnist", paper="ttur",
+      description=f"TTUR's DCGAN at width {IMAGE_WIDTH} on Fashion-MNIST (28x28), "
+                  f"{IMAGE_STEPS} iterations, TTUR rates 1e-4 / 5e-4",
+      metrics=IMAGE_METRICS, commands=_image_commands,
+      samples=_final_samples(IMAGE_STEPS, N_IMAGES), score=_image_score, scorer=IMAGE_SCORER,
+      default_seeds=tuple(range(1, 9)),
+      official={"source": TTUR_DCGAN,
+                "settings": f"DCGAN(input/output 28x28, is_crop False, c_dim 1, gf_dim = df_dim "
+                            f"{IMAGE_WIDTH} (published 64), z_dim 100, batch_size 64, beta1 0.5, "
+                            "counter_start 1); train(config) with epoch 1, train_size "
+                            f"{64 * IMAGE_STEPS} ({IMAGE_STEPS} batches of the epoch's shuffle), "
+                            "learning_rate_d 1e-4, learning_rate_g 5e-4 (Table 1's CIFAR-10 TTUR "
+                            "rates, as the suite's Fashion-MNIST recipe), fid_eval_steps 1e9 (no "
+                            "FID evaluation during training); then 10 x 1000 samples from "
+                            "sampler_fid with z = np.random.uniform(-1, 1, (1000, 100))",
+                "seeding": "np.random.seed and tf.set_random_seed = seed before DCGAN(...)",
+                "prefix": "ttur_dcgan"})
+
+
 def _klwgan_study(loss, label):
   return Study(
       name=f"klwgan_mog_{loss}", paper="klwgan",
@@ -142,7 +210,7 @@ def _toy_study(variant, label, mode, settings):
   return Study(
       name=f"wgan_{variant}_8gaussians", paper="wgan",
       description=f"{label} on 8gaussians at gan_toy.py's settings, 2000 iterations",
-      metrics=TOY_METRICS, commands=_toy_commands(variant), samples=_toy_samples,
+      metrics=TOY_METRICS, commands=_toy_commands(variant), samples=_final_samples(2000, N_SCORE),
       score=_toy_score, scorer=TOY_SCORER, default_seeds=tuple(range(1, 9)),
       official={"source": GAN_TOY,
                 "settings": f"MODE '{mode}', DATASET '8gaussians', ITERS 2000 (else as published: "
@@ -156,6 +224,7 @@ STUDIES = {s.name: s for s in (
     _toy_study("clip", "WGAN (weight clipping)", "wgan", "clip 0.01, RMSProp 5e-5"),
     _klwgan_study("kl", "KL-WGAN"),
     _klwgan_study("hinge", "WGAN (hinge), KL-WGAN's baseline"),
+    _image_study(),
 )}
 
 

@@ -198,34 +198,6 @@ SUMMARY_METRICS = ("fid", "inception_score", "modes_covered", "hq_fraction", "pr
 METRIC_NAMES = {"fid": "FID", "inception_score": "Inception Score"}
 
 
-def metric_protocol(recipe):
-  """What the recipe's evaluation measures against, in words, e.g. "fashion_mnist_cnn features,
-  10000 samples vs the 60000 training images" ("" when it evaluates nothing)."""
-  ev, p = recipe.eval, dict(recipe.eval.params)
-  if ev.metric == "fid":
-    if p.get("stats"):
-      reference = f"the statistics {os.path.basename(p['stats'])}"
-    else:
-      from repro.data import dataset_info  # pylint: disable=g-import-not-at-top
-      try:
-        total = dataset_info(recipe.dataset).size("train")
-      except UsageError:   # no recorded size
-        total = None
-      n_real = p.get("n_real") or total
-      reference = ("the training images" if n_real is None else
-                   f"the {n_real} training images" if total is None or n_real >= total else
-                   f"{n_real} of the {total} training images")
-    return f"{p.get('extractor')} features, {ev.n_samples} samples vs {reference}"
-  if ev.metric == "inception_score":
-    return (f"{p.get('extractor', 'inception_2015')} logits, {ev.n_samples} samples, "
-            f"{p.get('splits', 10)} splits")
-  if ev.metric in ("mode_coverage", "points_prdc"):
-    return f"{ev.n_samples} samples vs as many training points"
-  if ev.metric == "jsd":
-    return f"n-gram models of {ev.n_samples} generated sentences vs the training lines"
-  return ""
-
-
 def _metrics_line(metrics):
   return ", ".join(f"{METRIC_NAMES.get(k, k)} {v:.4g}" for k, v in sorted(metrics.items()))
 
@@ -251,6 +223,7 @@ def summary(trainer, logged):
              if k in SUMMARY_METRICS}
   workdir = trainer.workdir
   step = int(trainer.step.numpy())
+  from repro.train.runner import metric_protocol  # pylint: disable=g-import-not-at-top
   protocol = metric_protocol(trainer.recipe)
   protocol = f" ({protocol})" if protocol else ""
   if metrics:

@@ -55,6 +55,34 @@ def _cluster_reason(e):
   return f"{type(e).__name__}: {useful[-1][:160] if useful else 'collective operation failed'}"
 
 
+
+def metric_protocol(recipe):
+  """What the recipe's evaluation measures against, in words, e.g. "fashion_mnist_cnn features,
+  10000 samples vs the 60000 training images" ("" when it evaluates nothing)."""
+  ev, p = recipe.eval, dict(recipe.eval.params)
+  if ev.metric == "fid":
+    if p.get("stats"):
+      reference = f"the statistics {os.path.basename(p['stats'])}"
+    else:
+      try:
+        total = data.dataset_info(recipe.dataset).size("train")
+      except UsageError:   # no recorded size
+        total = None
+      n_real = p.get("n_real") or total
+      reference = ("the training images" if n_real is None else
+                   f"the {n_real} training images" if total is None or n_real >= total else
+                   f"{n_real} of the {total} training images")
+    return f"{p.get('extractor')} features, {ev.n_samples} samples vs {reference}"
+  if ev.metric == "inception_score":
+    return (f"{p.get('extractor', 'inception_2015')} logits, {ev.n_samples} samples, "
+            f"{p.get('splits', 10)} splits")
+  if ev.metric in ("mode_coverage", "points_prdc"):
+    return f"{ev.n_samples} samples vs as many training points"
+  if ev.metric == "jsd":
+    return f"n-gram models of {ev.n_samples} generated sentences vs the training lines"
+  return ""
+
+
 class _WorkdirLock:
   """An exclusive flock on `workdir/.lock` while a run trains: a second process training the same
   workdir would interleave checkpoints. The kernel drops the lock when the holder dies, even by
@@ -306,10 +334,8 @@ class Trainer:
 
   # ---- noise and sampling --------------------------------------------------------------------------
   def _draw_fixed_noise(self, n, seed=None):
-    rng = np.random.default_rng(streams.preview_seed(self.recipe.seed) if seed is None else seed)
-    if self.recipe.z_dist == "uniform":
-      return rng.uniform(-1, 1, (n, self.recipe.z_dim)).astype(np.float32)
-    return rng.standard_normal((n, self.recipe.z_dim)).astype(np.float32)
+    return streams.noise(n, self.recipe.z_dim, self.recipe.z_dist,
+                         streams.preview_seed(self.recipe.seed) if seed is None else seed)
 
   def sample(self, n=None, z=None, use_ema=True, batch=500):
     """Generated examples in data space ([-1, 1] images, points, one-hot text) as numpy, batch
@@ -403,7 +429,9 @@ class Trainer:
       if np.isnan(best) or (value < best if mode == "min" else value > best):
         self.best.assign(value)
         self.best_store.save(step)
-        self._log(f"new best {name} {value:.4f} at step {step} (kept in {self.workdir}/best)")
+        protocol = metric_protocol(self.recipe)
+        self._log(f"new best {name} {value:.4g}" + (f" [{protocol}]" if protocol else "") +
+                  f" at step {step} (kept in {self.workdir}/best)")
     return results
 
   def _log(self, message):

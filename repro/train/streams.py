@@ -69,3 +69,13 @@ def draws_generator(seed):
   """The run's `tf.random.Generator` for noise, uniforms and stateless seeds."""
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   return tf.random.Generator.from_key_counter(draws_key(seed), [0, 0], "philox")
+
+
+def noise(n, z_dim, z_dist, seed):
+  """`n` generator inputs from numpy's default_rng(seed) in the recipe's noise distribution
+  (`z_dist`: "uniform" U(-1, 1), else N(0, 1)), float32: the one way generated samples outside
+  the training step draw their noise (previews, evaluations, loaded generators, tables)."""
+  rng = np.random.default_rng(seed)
+  if z_dist == "uniform":
+    return rng.uniform(-1.0, 1.0, (int(n), z_dim)).astype(np.float32)
+  return rng.standard_normal((int(n), z_dim)).astype(np.float32)
