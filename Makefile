@@ -89,7 +89,8 @@ golden-spread: $(TEST_STAMP)
 # Retrains the suite's runs of each study (resumable: finished runs are reused) and compares them with the
 # official runs recorded in papers/results; exits 5 when a study is not within the official code's spread.
 STUDY_WORKDIR ?= runs/whole_run
-WHOLE_RUN_STUDIES ?= wgan_gp_8gaussians:gp wgan_clip_8gaussians:clip klwgan_mog_kl:klwgan klwgan_mog_hinge:klwgan
+WHOLE_RUN_STUDIES ?= wgan_gp_8gaussians:gp wgan_clip_8gaussians:clip klwgan_mog_kl:klwgan klwgan_mog_hinge:klwgan \
+                     ttur_dcgan_fashion_mnist:ttur_dcgan
 whole-run-studies: setup
 	@status=0; for pair in $(WHOLE_RUN_STUDIES); do \
 	  study=$${pair%%:*}; folder=$${pair##*:}; \

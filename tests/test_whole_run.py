@@ -166,3 +166,35 @@ def test_study_command_scores_given_runs_against_given_official_samples(tmp_path
   expected = klwgan.evaluate_samples(np.load(workdir / "mog_kl_run3" / "generated.npy"), points)
   assert record["suite"]["runs"][3]["loglik"] == pytest.approx(expected["loglik"])
   assert "loglik" in out.stdout and "p(worse)" in out.stdout
+
+
+def test_make_target_runs_every_study():
+  with open(os.path.join(ROOT, "Makefile"), encoding="utf-8") as f:
+    text = f.read().replace("\\\n", " ")
+  line = next(l for l in text.splitlines() if l.startswith("WHOLE_RUN_STUDIES"))
+  listed = {pair.split(":")[0] for pair in line.split("=", 1)[1].split()}
+  assert listed == set(whole_run.STUDIES)
+
+
+def test_image_study_scores_official_npz_samples_with_the_benchmark_metrics(tmp_path):
+  """The TTUR DCGAN study: its command is the paper module's, its official samples are read from
+  the harness's npz (`samples`, float in [-1, 1]), and its scorer is repro.benchmark's, against
+  the first test images."""
+  from repro import benchmark, data
+  from repro.errors import DataUnavailableError
+  study = whole_run.get("ttur_dcgan_fashion_mnist")
+  argv = study.commands([3], "/w")[0]
+  assert argv[:2] == ["-m", "repro.papers.ttur"] and "--steps=500" in argv
+  assert '--net={"width": 32}' in argv and "--seed=3" in argv
+  try:
+    test = data.load_array("fashion_mnist", "test")
+  except DataUnavailableError:
+    pytest.skip("Fashion-MNIST not installed (make data)")
+  fake = test[10000 - 300:] if len(test) >= 10000 else test[-300:]
+  fake = fake.astype(np.float32) / 127.5 - 1
+  np.savez(tmp_path / "ttur_dcgan_seed3.npz", samples=fake)
+  runs = whole_run.score_official(study, str(tmp_path), [3])
+  expected = benchmark.scores(benchmark.features(test[:whole_run.N_IMAGES]), benchmark.features(fake))
+  assert set(runs[0]) == {"seed", "fid", "kid", "precision", "coverage"}
+  for key in ("fid", "kid", "precision", "coverage"):
+    assert runs[0][key] == pytest.approx(expected[key], rel=1e-6)

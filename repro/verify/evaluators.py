@@ -110,16 +110,51 @@ def _train_workdir(entry):
   return f"runs/{entry['paper']}_{entry['dataset']}_{entry['id']}"
 
 
-def given_dataset(ctx):
-  """The dataset of the --checkpoint / --workdir generator, read without loading it (or None)."""
+def _given_record(ctx):
+  """The manifest entry / recipe of the --checkpoint / --workdir generator, read without loading
+  it ({} when unknown)."""
   from repro import checkpoints  # pylint: disable=g-import-not-at-top
   if ctx.workdir:
-    return (workdir_record(ctx.workdir) or {}).get("dataset")
+    return workdir_record(ctx.workdir) or {}
   kind, value = checkpoints.resolve(ctx.checkpoint)
   if kind == "name":
-    return value.get("dataset")
+    return value
   side = checkpoints.sidecar_path(value)
-  return _read_json(side).get("dataset") if os.path.isfile(side) else None
+  return _read_json(side) if os.path.isfile(side) else {}
+
+
+def given_dataset(ctx):
+  """The dataset of the --checkpoint / --workdir generator, read without loading it (or None)."""
+  return _given_record(ctx).get("dataset")
+
+
+def _method(recipe):
+  """What a generator was trained with: its objective's name and the names of its parameters
+  (WGAN with a gradient penalty and WGAN with clipping share the name, not the parameters)."""
+  objective = (recipe or {}).get("objective") or {}
+  if not objective.get("name"):
+    return None
+  return objective["name"], tuple(sorted(objective.get("params") or {}))
+
+
+def _describe_method(method):
+  name, params = method
+  return f"{name} ({', '.join(params)})" if params else name
+
+
+def _method_need(entry, ctx):
+  """A Need when the entry names a default generator trained with another method than the given
+  one (the clipping entry does not judge a gradient-penalty generator)."""
+  from repro import checkpoints  # pylint: disable=g-import-not-at-top
+  default = checkpoints.generator_entries().get(entry.get("default_checkpoint") or "")
+  given = _given_record(ctx)
+  wanted, have = _method((default or {}).get("recipe")), _method(given.get("recipe", given))
+  if wanted and have and wanted != have:
+    flag = f"--checkpoint={ctx.checkpoint}" if ctx.checkpoint else f"--workdir={ctx.workdir}"
+    return Need(f"a generator trained with {_describe_method(wanted)}",
+                f"{entry['command']} --workdir={_train_workdir(entry)}" if entry.get("command") else "",
+                f"{flag} was trained with {_describe_method(have)}")
+  return None
 
 
 def generator_need(entry, ctx):
@@ -131,7 +166,7 @@ def generator_need(entry, ctx):
       return Need(f"a generator of {entry['dataset']}",
                   f"{entry['command']} --workdir={_train_workdir(entry)}" if entry.get("command") else "",
                   f"{flag} makes {given}")
-    return None
+    return _method_need(entry, ctx)
   default = entry.get("default_checkpoint")
   if default:
     from repro import checkpoints  # pylint: disable=g-import-not-at-top
