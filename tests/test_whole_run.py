@@ -194,7 +194,8 @@ def test_image_study_scores_official_npz_samples_with_the_benchmark_metrics(tmp_
   fake = fake.astype(np.float32) / 127.5 - 1
   np.savez(tmp_path / "ttur_dcgan_seed3.npz", samples=fake)
   runs = whole_run.score_official(study, str(tmp_path), [3])
-  expected = benchmark.scores(benchmark.features(test[:whole_run.N_IMAGES]), benchmark.features(fake))
+  expected = benchmark.scores(benchmark.features(test[:whole_run.N_IMAGES]),
+                             benchmark.features(fake))
   assert set(runs[0]) == {"seed", "fid", "kid", "precision", "coverage"}
   for key in ("fid", "kid", "precision", "coverage"):
     assert runs[0][key] == pytest.approx(expected[key], rel=1e-6)

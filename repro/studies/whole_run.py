@@ -16,7 +16,6 @@ running the official code outside the suite), scored here by the same scorer. Wr
 
 import dataclasses
 import datetime
-import functools
 import json
 import os
 import subprocess
@@ -141,16 +140,10 @@ def _image_commands(seeds, workdir):
            f"--workdir={os.path.join(workdir, f'seed{s}')}"] for s in seeds]
 
 
-@functools.lru_cache(maxsize=1)
-def _test_features():
-  from repro import benchmark, data  # pylint: disable=g-import-not-at-top
-  return benchmark.features(data.load_array("fashion_mnist", "test")[:N_IMAGES])
-
-
 def _image_score(samples, seed):
   del seed   # one reference for every run: the first N_IMAGES test images
   from repro import benchmark  # pylint: disable=g-import-not-at-top
-  scores = benchmark.scores(_test_features(), benchmark.features(samples))
+  scores = benchmark.scores(benchmark.reference_features(N_IMAGES), benchmark.features(samples))
   return {k: scores[k] for k in ("fid", "kid", "precision", "coverage")}
 
 

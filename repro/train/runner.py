@@ -55,7 +55,6 @@ def _cluster_reason(e):
   return f"{type(e).__name__}: {useful[-1][:160] if useful else 'collective operation failed'}"
 
 
-
 def metric_protocol(recipe):
   """What the recipe's evaluation measures against, in words, e.g. "fashion_mnist_cnn features,
   10000 samples vs the 60000 training images" ("" when it evaluates nothing)."""
