@@ -25,6 +25,7 @@ HELP = {
     "repro.verify": ["--paper", "--entry", "--all", "--strict", "--format"],
     "repro.metrics.fid": ["--extractor", "--save_stats", "--batch_size"],
     "repro.benchmark": ["--workdir", "--methods", "--seeds", "--results"],
+    "repro.studies.whole_run": ["--study", "--seeds", "--workdir", "--official", "--results"],
     "repro.metrics.train_classifier": ["--out", "--epochs"],
 }
 
