@@ -142,6 +142,24 @@ def _example():
   return block.group(1)
 
 
+def _verify_commands():
+  """The repro.verify command lines of the README's "Verifying reported numbers" block, as the
+  arguments after the command (comments dropped); training lines of the block are not included."""
+  with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+    text = f.read()
+  section = text[text.index("## Verifying reported numbers"):]
+  block = re.search(r"```sh\n(.*?)```", section, re.S).group(1)
+  commands = []
+  for line in block.splitlines():
+    line = line.split("#")[0].strip()
+    if "-m repro.verify" in line:
+      commands.append(line.split("-m repro.verify", 1)[1].split())
+    elif line.startswith("repro-verify"):
+      commands.append(line.split()[1:])
+  assert len(commands) >= 5, block
+  return commands
+
+
 def _write_folder(folder, images):
   from repro.train import images as images_lib  # pylint: disable=g-import-not-at-top
   os.makedirs(folder)
@@ -165,6 +183,20 @@ def test_installed_package_runs_the_readme_commands_from_elsewhere(installed):
   assert train.returncode == 0, train.stdout[-1500:] + train.stderr[-1500:]
   assert re.search(r"^final .*modes_covered \d", train.stdout, re.M), train.stdout
   assert (work / "runs" / "toy" / "recipe.json").is_file()
+
+  # every command of the README's verify block evaluates something (the toy run above stands in
+  # for the block's runs/toy training line)
+  for args in _verify_commands():
+    out = _run(installed, "repro-verify", *args)
+    assert out.returncode == 0, (args, out.stdout[-1500:] + out.stderr[-1500:])
+    if args == ["--list"]:
+      assert len(out.stdout.splitlines()) >= 50, out.stdout
+      continue
+    ran = re.search(r"^(\d+) of \d+ entries ran", out.stdout, re.M)
+    assert ran and int(ran.group(1)) >= 1, (args, out.stdout[-2000:])
+    if "--workdir=runs/toy" in args:   # the run itself is judged, not only recorded numbers
+      row = next(l for l in out.stdout.splitlines() if l.startswith("wgangp-8gaussians-all-modes"))
+      assert "cannot run" not in row, row
 
   listing = _run(installed, "repro-checkpoints", "list")
   assert listing.returncode == 0, listing.stderr

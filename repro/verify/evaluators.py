@@ -137,6 +137,12 @@ def _method(recipe):
   return objective["name"], tuple(sorted(objective.get("params") or {}))
 
 
+def _same_method(a, b):
+  """One objective, and one's parameter names contain the other's (a later recipe may record a
+  parameter an older one left at its default)."""
+  return a[0] == b[0] and (set(a[1]) <= set(b[1]) or set(b[1]) <= set(a[1]))
+
+
 def _describe_method(method):
   name, params = method
   return f"{name} ({', '.join(params)})" if params else name
@@ -149,7 +155,7 @@ def _method_need(entry, ctx):
   default = checkpoints.generator_entries().get(entry.get("default_checkpoint") or "")
   given = _given_record(ctx)
   wanted, have = _method((default or {}).get("recipe")), _method(given.get("recipe", given))
-  if wanted and have and wanted != have:
+  if wanted and have and not _same_method(wanted, have):
     flag = f"--checkpoint={ctx.checkpoint}" if ctx.checkpoint else f"--workdir={ctx.workdir}"
     return Need(f"a generator trained with {_describe_method(wanted)}",
                 f"{entry['command']} --workdir={_train_workdir(entry)}" if entry.get("command") else "",
@@ -661,15 +667,17 @@ def record_klwgan_results(workdir, out_path):
 
 def whole_run_record(entry, ctx):
   """A whole-run study's record: <--workdir>/<study>.json (written by the study's command), else
-  the recorded papers/results/whole_run_<study>.json."""
+  the recorded papers/results/whole_run_<study>.json (also when --workdir is one training run,
+  which is not a study's folder)."""
   from repro.studies import whole_run  # pylint: disable=g-import-not-at-top
   study = whole_run.get(entry["study"])
   if ctx.workdir:
     path = os.path.join(ctx.workdir, f"{study.name}.json")
-    if not os.path.isfile(path):
+    if os.path.isfile(path):
+      return study, _read_json(path)
+    if not workdir_record(ctx.workdir):
       raise DataUnavailableError(f"{path} missing (written by {entry['command']} "
                                  f"--workdir={ctx.workdir})")
-    return study, _read_json(path)
   data = whole_run.recorded(study.name)
   if data is None:
     raise DataUnavailableError(f"no recorded study {whole_run.results_file(study.name)}")
