@@ -48,12 +48,15 @@ def _benchmark_run(generator, run):
 
 
 def _study_run(generator, run):
+  from repro.data import fwgan_synthetic  # pylint: disable=g-import-not-at-top
   from repro.studies import whole_run  # pylint: disable=g-import-not-at-top
   from repro.train import streams  # pylint: disable=g-import-not-at-top
   record = _record(run["record"])
   recorded = next(r for r in record[run["side"]]["runs"] if r["seed"] == run["seed"])
   recipe = generator.recipe
-  z = streams.noise(5000, recipe.z_dim, recipe.z_dist, streams.preview_seed(recipe.seed))
+  # as repro.papers.klwgan.train_cell draws a cell's generated points: the trainer's fixed noise
+  z = streams.noise(fwgan_synthetic.EVAL_SIZE, recipe.z_dim, recipe.z_dist,
+                    streams.preview_seed(recipe.seed))
   scores = whole_run.get(record["study"]).score(generator.sample(z=z).astype(np.float64),
                                                 run["seed"])
   return {k: v for k, v in recorded.items() if k != "seed"}, scores
